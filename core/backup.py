@@ -1,0 +1,35 @@
+"""Online backups: a consistent copy of the whole database as a new file that opens like the original."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core import audit
+from core.db import Database
+from core.errors import ValidationError
+from core.ops import run
+from core.permissions import Actor, require
+
+
+def backup(db: Database, actor: Actor, directory: str | Path) -> dict[str, Any]:
+    """Copy the database into ``directory`` as ``inventory-<UTC time>.duckdb``; returns its path and size.
+    Raises ``ValidationError`` when the directory cannot be written, ``PermissionDenied``."""
+    require(actor, "system.manage", entity="database", entity_id="backup")
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValidationError.single("directory", f"Cannot create the backup folder {folder}: {exc.strerror}.") from exc
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+    target = folder / f"inventory-{stamp}.duckdb"
+
+    def body(tx: Any) -> dict[str, Any]:
+        audit.write(tx, actor.email, "system.backup", "database", str(target), None, {"path": str(target)})
+        return {"path": str(target)}
+
+    db.backup_to(str(target))
+    result = run(db, actor, "system.backup", body, entity="database", entity_id=str(target))
+    result["bytes"] = target.stat().st_size
+    return result

@@ -1,0 +1,280 @@
+"""``python -m core``: a thin wrapper that turns arguments into core calls and domain errors into sentences.
+
+Exit codes: 0 success; 1 refused or failed (nothing written); 2 usage error or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from core import observe, open_db
+from core.db import Database
+from core.errors import InventoryError
+from core.permissions import SYSTEM, Actor
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable input: exit code 2."""
+
+
+def _json(value: Any) -> str:
+    def default(v: Any) -> Any:
+        if isinstance(v, Decimal):
+            return float(v)
+        return str(v)
+
+    return json.dumps(value, default=default, ensure_ascii=False, sort_keys=True)
+
+
+def _actor(db: Database, email: str | None) -> Actor:
+    if not email:
+        return SYSTEM
+    from core.users import actor_for
+
+    return actor_for(db, email)
+
+
+def _password(prompt: str) -> str:
+    password = os.environ.get("INVENTORY_PASSWORD")
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        raise UsageError("Set INVENTORY_PASSWORD or run this in a terminal to be asked for the password.")
+    first = getpass.getpass(prompt)
+    if getpass.getpass("Repeat the password: ") != first:
+        raise UsageError("The two passwords differ.")
+    return first
+
+
+# ---- commands ---------------------------------------------------------------------------------------------
+
+
+def cmd_init(db: Database, args: argparse.Namespace) -> int:
+    from core.schema import current_version
+
+    print(f"Database {db.target} is ready (schema version {current_version(db)}).")
+    return EXIT_OK
+
+
+def cmd_user_add(db: Database, args: argparse.Namespace) -> int:
+    from core.users import add_user, create_first_owner, has_users
+
+    password = _password(f"Password for {args.email}: ")
+    if not has_users(db) and args.role == "owner" and not args.as_email:
+        user = create_first_owner(db, args.email, args.name or args.email.split("@")[0], password)
+        if args.store:
+            from core.users import assign_stores
+
+            assign_stores(db, SYSTEM, user["email"], args.store)
+    else:
+        user = add_user(
+            db, _actor(db, args.as_email), args.email, password, args.role, name=args.name, stores=args.store
+        )
+    print(f"Added {user['role']} {user['email']}" + (f" (stores: {', '.join(args.store)})" if args.store else "") + ".")
+    return EXIT_OK
+
+
+def cmd_store_add(db: Database, args: argparse.Namespace) -> int:
+    from core.catalog import add_store
+
+    store = add_store(db, _actor(db, args.as_email), args.code, args.name)
+    print(f"Added store {store['code']} ({store['name']}).")
+    return EXIT_OK
+
+
+def cmd_demo(db: Database, args: argparse.Namespace) -> int:
+    from core.demo import generate
+
+    started = time.perf_counter()
+    summary = generate(db, stores=args.stores, products=args.products, days=args.days, seed=args.seed)
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    if args.json:
+        print(_json(summary))
+    else:
+        print(", ".join(f"{k}: {v}" for k, v in summary.items()))
+    return EXIT_OK
+
+
+def cmd_record(db: Database, args: argparse.Namespace) -> int:
+    from core import stock
+
+    actor = _actor(db, args.as_email)
+    if args.kind == "stock-in":
+        result = stock.stock_in(
+            db, actor, args.store, args.sku, args.qty, vendor=args.vendor, reason=args.reason, client_op_id=args.op_id
+        )
+    elif args.kind == "sale":
+        result = stock.record_sale(db, actor, args.store, [(args.sku, args.qty)], client_op_id=args.op_id)
+    else:
+        if not args.reason:
+            raise UsageError("A removal needs --reason (damaged, expired, lost or other).")
+        result = stock.record_removal(db, actor, args.store, args.sku, args.qty, args.reason, client_op_id=args.op_id)
+    if args.json:
+        print(_json(result))
+    else:
+        for m in result["movements"]:
+            print(f"{m['kind']} {m['sku']} in {m['store']}: {m['delta']:+d}, now {m['quantity_after']} on hand.")
+        if result.get("replayed"):
+            print("(already recorded earlier with this operation id: nothing new was written)")
+    return EXIT_OK
+
+
+def cmd_kpis(db: Database, args: argparse.Namespace) -> int:
+    from core.kpis import compute_kpis
+
+    kpis = compute_kpis(db, _actor(db, args.as_email), args.store)
+    if args.json:
+        print(_json(kpis))
+    else:
+        for key, value in kpis.items():
+            print(f"{key.replace('_', ' ')}: {value}")
+    return EXIT_OK
+
+
+def cmd_check(db: Database, args: argparse.Namespace) -> int:
+    from core.check import check
+
+    result = check(db)
+    if args.json:
+        print(_json(result))
+    else:
+        print("All invariants hold." if result["ok"] else "\n".join(result["problems"]))
+    return EXIT_OK if result["ok"] else EXIT_REFUSED
+
+
+def cmd_backup(db: Database, args: argparse.Namespace) -> int:
+    from core.backup import backup
+
+    result = backup(db, _actor(db, args.as_email), args.dir)
+    print(f"Backup written to {result['path']} ({result['bytes']} bytes).")
+    return EXIT_OK
+
+
+# ---- parser -----------------------------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _as(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as", dest="as_email", metavar="EMAIL", help="act as this user (default: the operator)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Inventory Lite command line.")
+    parser.add_argument(
+        "--db", metavar="TARGET", help="DuckDB file (default: env INVENTORY_DB, else data/inventory.duckdb)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="print the JSON operation log to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("init", help="create or migrate the database").set_defaults(func=cmd_init)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    p = user.add_parser("add", help="add a user (password from env INVENTORY_PASSWORD or a prompt)")
+    p.add_argument("email")
+    p.add_argument("--role", choices=["owner", "staff"], required=True)
+    p.add_argument("--name")
+    p.add_argument("--store", action="append", default=[], metavar="CODE")
+    _as(p)
+    p.set_defaults(func=cmd_user_add)
+
+    store = sub.add_parser("store", help="manage stores").add_subparsers(dest="store_command", required=True)
+    p = store.add_parser("add", help="add a store")
+    p.add_argument("code")
+    p.add_argument("name")
+    _as(p)
+    p.set_defaults(func=cmd_store_add)
+
+    p = sub.add_parser("demo", help="reproducible sample data of any size")
+    p.add_argument("--stores", type=_positive, default=3)
+    p.add_argument("--products", type=_positive, default=200)
+    p.add_argument("--days", type=_positive, default=90)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("record", help="record a stock-in, sale or removal")
+    p.add_argument("kind", choices=["stock-in", "sale", "removal"])
+    p.add_argument("--store", required=True, metavar="CODE")
+    p.add_argument("--sku", required=True)
+    p.add_argument("--qty", required=True, type=_positive, metavar="N")
+    p.add_argument("--reason")
+    p.add_argument("--vendor")
+    p.add_argument("--op-id", dest="op_id", help="client operation id: a repeat is applied once")
+    p.add_argument("--json", action="store_true")
+    _as(p)
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("kpis", help="key figures")
+    p.add_argument("--store", metavar="CODE")
+    p.add_argument("--json", action="store_true")
+    _as(p)
+    p.set_defaults(func=cmd_kpis)
+
+    p = sub.add_parser("check", help="verify every invariant")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("backup", help="write a consistent copy of the database into DIR")
+    p.add_argument("dir", metavar="DIR")
+    _as(p)
+    p.set_defaults(func=cmd_backup)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage message
+        return int(exc.code or 0) and EXIT_USAGE
+    observe.configure_logging("INFO" if args.verbose else os.environ.get("INVENTORY_LOG_LEVEL", "ERROR"))
+    db = None
+    try:
+        db = open_db(args.db)
+        return int(args.func(db, args))
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except InventoryError as exc:
+        if getattr(args, "json", False) and args.command in ("record", "kpis"):
+            print(_json({"ok": False, "error": str(exc)}))
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except Exception as exc:  # never a traceback for a person: the log has the details
+        error_id = getattr(exc, "error_id", None) or "unlogged"
+        observe.logger.exception("unexpected error", extra={"error_id": error_id})
+        print(
+            f"error: something went wrong ({type(exc).__name__}, error id {error_id}); nothing was changed by it.",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        print("interrupted: nothing more was written", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        if db is not None:
+            db.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

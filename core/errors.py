@@ -1,0 +1,123 @@
+"""The domain error family.
+
+Every refusal the product makes is one of these, carrying a sentence meant for a person (``str(err)``).
+Driver exceptions never leave ``core.db``: it translates them into this family.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class InventoryError(Exception):
+    """Base of every error core raises on purpose. ``str(err)`` is a sentence for a person."""
+
+    outcome = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one input field (or one spreadsheet cell when ``line`` is set)."""
+
+    field: str
+    message: str
+    line: int | None = None
+
+
+class ValidationError(InventoryError):
+    """Bad input. Carries every field problem found, not just the first."""
+
+    outcome = "invalid"
+
+    def __init__(self, message: str | None = None, errors: list[FieldError] | None = None) -> None:
+        self.errors: list[FieldError] = list(errors or [])
+        if message is None:
+            message = "; ".join(e.message for e in self.errors) or "The input is not valid."
+        super().__init__(message)
+
+    @classmethod
+    def single(cls, field_name: str, message: str) -> ValidationError:
+        return cls(message, [FieldError(field_name, message)])
+
+
+class InsufficientStock(ValidationError):
+    """A sale, removal, order or transfer asked for more than is on hand."""
+
+    def __init__(self, store: str, sku: str, requested: int, available: int) -> None:
+        self.store, self.sku, self.requested, self.available = store, sku, requested, available
+        msg = f"Not enough stock of {sku} in store {store}: {requested} requested, {available} available."
+        super().__init__(msg, [FieldError("quantity", msg)])
+
+
+class InvalidTransition(ValidationError):
+    """An order status change that the order's current status does not allow."""
+
+
+class NotFound(InventoryError):
+    outcome = "invalid"
+
+
+class ConflictError(InventoryError):
+    """The row changed since the caller read it. Nothing was written.
+
+    ``conflicts`` lists one entry per stale row, each with the current values (and who changed it, when).
+    """
+
+    outcome = "conflict"
+
+    def __init__(self, message: str, conflicts: list[Conflict] | None = None) -> None:
+        super().__init__(message)
+        self.conflicts: list[Conflict] = list(conflicts or [])
+
+    @property
+    def current(self) -> dict[str, Any] | None:
+        return self.conflicts[0].current if self.conflicts else None
+
+
+@dataclass
+class Conflict:
+    entity: str
+    key: str
+    expected_version: int | None
+    current: dict[str, Any] = field(default_factory=dict)
+
+
+class PermissionDenied(InventoryError):
+    """The actor's role or stores do not allow the action. Core audits it as ``denied``."""
+
+    outcome = "denied"
+
+    def __init__(
+        self, message: str, *, action: str, entity: str = "", entity_id: str | None = None, attempted: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.action, self.entity, self.entity_id, self.attempted = action, entity, entity_id, attempted
+
+
+class StoreBusy(InventoryError):
+    """Another process holds the database file, or the database stayed busy through every retry."""
+
+    outcome = "busy"
+
+
+class AuthError(InventoryError):
+    """Sign-in refused: wrong password, locked or deactivated account."""
+
+    outcome = "denied"
+
+
+class WriteConflict(ConflictError):
+    """Two transactions wrote the same row at the same moment (the driver refused one).
+
+    Transient: the operation runner retries the whole transaction, which then sees the other write.
+    """
+
+    def __init__(
+        self, message: str = "Someone else changed the same data at the same moment; please try again."
+    ) -> None:
+        super().__init__(message)

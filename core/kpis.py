@@ -1,0 +1,57 @@
+"""Key figures, computed by the database in one SQL query.
+
+Low stock means on hand but at or below the product's reorder level; out of stock means zero on hand. Both
+count (store, product) pairs of active products in the chosen stores.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from core.catalog import store_by_code
+from core.db import Database, Tx
+from core.permissions import Actor, require
+
+KPI_KEYS = ("total_skus", "total_units", "stock_value", "low_stock", "out_of_stock", "stores")
+
+
+def store_filter(
+    tx: Tx, actor: Actor, store: str | None, column: str = "s.store_id", action: str = "stock.read"
+) -> str:
+    """A SQL condition limiting ``column`` to ``store`` or to what ``actor`` may see. Ids are integers we read,
+    never user text. Raises ``NotFound``, ``PermissionDenied``."""
+    if store:
+        st = store_by_code(tx, store)
+        require(actor, action, st["id"], store_label=st["code"])
+        return f"{column} = {int(st['id'])}"
+    if actor.is_owner:
+        return "TRUE"
+    ids = sorted(actor.store_ids) or [-1]
+    return f"{column} IN ({', '.join(str(int(i)) for i in ids)})"
+
+
+def compute_kpis(db: Database, actor: Actor, store: str | None = None) -> dict[str, Any]:
+    """``{total_skus, total_units, stock_value, low_stock, out_of_stock, stores}`` for one store or all the
+    stores ``actor`` may see. Raises ``NotFound``, ``PermissionDenied``."""
+    with db.reader() as tx:
+        where = store_filter(tx, actor, store)
+        row = tx.dicts(
+            "SELECT count(DISTINCT s.product_id) AS total_skus,"
+            " coalesce(sum(s.quantity), 0) AS total_units,"
+            " coalesce(sum(s.quantity * p.unit_price), 0) AS stock_value,"
+            " count(*) FILTER (WHERE s.quantity > 0 AND s.quantity <= p.reorder_level) AS low_stock,"
+            " count(*) FILTER (WHERE s.quantity = 0) AS out_of_stock,"
+            " count(DISTINCT s.store_id) AS stores"
+            " FROM stock s JOIN products p ON p.id = s.product_id JOIN stores st ON st.id = s.store_id"
+            f" WHERE p.active AND st.active AND {where}"
+        )[0]
+    value = Decimal(row["stock_value"] or 0).quantize(Decimal("0.01"))
+    return {
+        "total_skus": int(row["total_skus"]),
+        "total_units": int(row["total_units"]),
+        "stock_value": value,
+        "low_stock": int(row["low_stock"]),
+        "out_of_stock": int(row["out_of_stock"]),
+        "stores": int(row["stores"]),
+    }

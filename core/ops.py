@@ -1,0 +1,133 @@
+"""The operation runner: every write in core goes through ``run``.
+
+``run`` gives an operation one transaction (retried when the driver reports a write-write conflict, so the
+retry sees the other writer's change), makes it idempotent when the caller passes a ``client_op_id`` (the
+first result is stored in ``operations`` in the same transaction and returned again for a re-submission),
+audits refusals, conflicts and unexpected errors in a transaction of their own, and logs and counts every
+outcome through ``core.observe``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from core import audit, observe
+from core.db import Database, Tx
+from core.errors import ConflictError, InventoryError, PermissionDenied, ValidationError, WriteConflict
+from core.permissions import Actor
+
+T = TypeVar("T")
+
+RETRY_ATTEMPTS = 30
+
+
+def _retrying() -> Retrying:
+    return Retrying(
+        retry=retry_if_exception_type(WriteConflict),
+        stop=stop_after_attempt(RETRY_ATTEMPTS),
+        wait=wait_random_exponential(multiplier=0.002, max=0.1),
+        reraise=True,
+    )
+
+
+def transact(db: Database, fn: Callable[[Tx], T]) -> T:
+    """Run ``fn`` in one transaction, retrying the whole of it on a driver write conflict."""
+    for attempt in _retrying():
+        with attempt, db.transaction() as tx:
+            return fn(tx)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _replayed(tx: Tx, op_id: str, action: str) -> dict[str, Any] | None:
+    row = tx.one("SELECT action, result FROM operations WHERE client_op_id = $1", [op_id])
+    if row is None:
+        return None
+    if row[0] != action:
+        raise ValidationError.single("client_op_id", f"Operation id {op_id} was already used for another action.")
+    result = json.loads(row[1])
+    result["replayed"] = True
+    return result
+
+
+def run(
+    db: Database,
+    actor: Actor,
+    action: str,
+    fn: Callable[[Tx], T],
+    *,
+    entity: str,
+    entity_id: Any = None,
+    client_op_id: str | None = None,
+) -> T:
+    """Run one operation. ``fn(tx)`` does the work, including its ok audit row, and returns the result.
+
+    With ``client_op_id`` the result must be a JSON-serialisable dict; a repeat returns the stored result with
+    ``replayed: True`` and writes nothing. Raises whatever ``fn`` raises (domain errors only reach callers
+    unchanged; ``WriteConflict`` only after every retry failed).
+    """
+    started = time.perf_counter()
+    outcome, detail, error_id = "ok", None, None
+
+    def body(tx: Tx) -> T:
+        if client_op_id:
+            previous = _replayed(tx, client_op_id, action)
+            if previous is not None:
+                return previous  # type: ignore[return-value]
+        result = fn(tx)
+        if client_op_id:
+            tx.execute(
+                "INSERT INTO operations (client_op_id, action, actor, result) VALUES ($1, $2, $3, $4)",
+                [client_op_id, action, actor.email, audit.to_json(result)],
+            )
+        return result
+
+    try:
+        return transact(db, body)
+    except PermissionDenied as exc:
+        outcome, detail = "denied", exc.message
+        _audit_after(
+            db, actor, exc.action, exc.entity or entity, exc.entity_id or entity_id, exc.attempted, "denied", detail
+        )
+        raise
+    except ConflictError as exc:
+        outcome, detail = "conflict", exc.message
+        conflicts = [c.__dict__ for c in exc.conflicts] or None
+        _audit_after(db, actor, action, entity, entity_id, conflicts, "conflict", detail)
+        raise
+    except InventoryError as exc:
+        outcome, detail = exc.outcome, exc.message
+        raise
+    except Exception as exc:
+        error_id = uuid.uuid4().hex[:12]
+        outcome, detail = "error", f"{type(exc).__name__}: {exc}"
+        exc.error_id = error_id  # type: ignore[attr-defined]
+        _audit_after(db, actor, action, entity, entity_id, None, "error", f"error {error_id}: {detail}"[:500])
+        raise
+    finally:
+        extra: dict[str, Any] = {"entity_id": None if entity_id is None else str(entity_id)}
+        if detail:
+            extra["detail"] = detail
+        if error_id:
+            extra["error_id"] = error_id
+        if client_op_id:
+            extra["client_op_id"] = client_op_id
+        observe.record(actor.email, action, entity, outcome, time.perf_counter() - started, **extra)
+
+
+def _audit_after(
+    db: Database, actor: Actor, action: str, entity: str, entity_id: Any, attempted: Any, outcome: str, detail: str
+) -> None:
+    """Audit a failed operation after its own transaction was rolled back. Never hides the original error."""
+    try:
+        transact(
+            db,
+            lambda tx: audit.write(tx, actor.email, action, entity, entity_id, None, attempted, outcome, detail),
+        )
+    except Exception:  # pragma: no cover - the original error matters more than its audit row
+        observe.logger.exception("could not write the audit row", extra={"action": action, "outcome": outcome})
