@@ -1,0 +1,63 @@
+"""Shared fixtures: a fresh temporary database per test, the two roles, and a small seeded shop."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core import open_db
+from core.catalog import add_store, create_product
+from core.db import Database
+from core.permissions import SYSTEM, Actor
+from core.users import actor_for, add_user
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT.parent / "shared" / "samples"
+OWNER_EMAIL, STAFF_EMAIL = "owner@shop.test", "staff@shop.test"
+PASSWORD = "correct horse 42"
+
+os.environ.setdefault("INVENTORY_LOG_LEVEL", "ERROR")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "inventory.duckdb"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    """A fresh, migrated, empty database in a temporary file."""
+    database = open_db(str(db_path))
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def shop(db: Database) -> Database:
+    """Two stores (S1, S2), an owner, a staff member of S1 only, and three products with stock in S1."""
+    from core.stock import stock_in
+
+    add_store(db, SYSTEM, "S1", "Main Street")
+    add_store(db, SYSTEM, "S2", "Market Road")
+    add_user(db, SYSTEM, OWNER_EMAIL, PASSWORD, "owner", name="Olivia Owner")
+    add_user(db, SYSTEM, STAFF_EMAIL, PASSWORD, "staff", name="Sam Staff", stores=["S1"])
+    create_product(db, SYSTEM, "RICE-5KG", "Basmati Rice 5 kg", "Staples", "450.00", 5, vendor="Daawat")
+    create_product(db, SYSTEM, "MILK-1L", "Toned Milk 1 L", "Dairy", "56.00", 20, vendor="Amul")
+    create_product(db, SYSTEM, "SOAP-100", "Neem Soap 100 g", "Personal care", "35.50", 10)
+    stock_in(db, SYSTEM, "S1", "RICE-5KG", 30)
+    stock_in(db, SYSTEM, "S1", "MILK-1L", 100)
+    stock_in(db, SYSTEM, "S1", "SOAP-100", 8)
+    return db
+
+
+@pytest.fixture
+def owner(shop: Database) -> Actor:
+    return actor_for(shop, OWNER_EMAIL)
+
+
+@pytest.fixture
+def staff(shop: Database) -> Actor:
+    return actor_for(shop, STAFF_EMAIL)
