@@ -16,20 +16,23 @@ from core.permissions import Actor, require
 def backup(db: Database, actor: Actor, directory: str | Path) -> dict[str, Any]:
     """Copy the database into ``directory`` as ``inventory-<UTC time>.duckdb``; returns its path and size.
     Raises ``ValidationError`` when the directory cannot be written, ``PermissionDenied``."""
-    require(actor, "system.manage", entity="database", entity_id="backup")
     folder = Path(directory)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValidationError.single("directory", f"Cannot create the backup folder {folder}: {exc.strerror}.") from exc
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
     target = folder / f"inventory-{stamp}.duckdb"
 
     def body(tx: Any) -> dict[str, Any]:
+        require(actor, "system.manage", entity="database", entity_id="backup")  # inside run: a refusal is audited
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValidationError.single(
+                "directory", f"Cannot create the backup folder {folder}: {exc.strerror}."
+            ) from exc
+        if not target.exists():  # a retried transaction must not copy twice
+            db.backup_to(str(target))
         audit.write(tx, actor.email, "system.backup", "database", str(target), None, {"path": str(target)})
         return {"path": str(target)}
 
-    db.backup_to(str(target))
     result = run(db, actor, "system.backup", body, entity="database", entity_id=str(target))
     result["bytes"] = target.stat().st_size
     return result
