@@ -1,0 +1,186 @@
+"""The permission matrix, checked twice: ``can`` for every action x role x store, and every staff refusal
+through the real operations (PermissionDenied, an audit row with outcome ``denied``, nothing else changed)."""
+
+from __future__ import annotations
+
+import bcrypt
+import pytest
+
+from core.backup import backup
+from core.catalog import add_store, add_vendor, create_product, deactivate_product, update_product, update_store
+from core.catalog import update_vendor as change_vendor
+from core.errors import PermissionDenied
+from core.orders import cancel_order, create_order, ship_order
+from core.permissions import RULES, SYSTEM, Actor, can, require, store_scope
+from core.stock import record_removal, record_sale, set_count, stock_in, transfer
+from core.users import add_user, assign_stores, reset_password, set_active, unlock
+
+_gensalt = bcrypt.gensalt
+
+
+@pytest.fixture(autouse=True)
+def _fast_bcrypt(monkeypatch):
+    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
+
+
+# What SPEC says staff may do, in their own stores only; everything else is owner-only.
+STAFF_IN_OWN_STORES = {
+    "stock.read",
+    "stock.count",
+    "stock.in",
+    "stock.sale",
+    "stock.removal",
+    "stock.transfer",
+    "order.create",
+    "order.ship",
+    "order.cancel",
+    "import.counts",
+    "report.read",
+}
+OWNER_ONLY = {
+    "product.create",
+    "product.update",
+    "product.deactivate",
+    "import.catalog",
+    "user.manage",
+    "store.manage",
+    "vendor.manage",
+    "audit.read",
+    "system.manage",
+}
+OWN, OTHER = 1, 2
+
+
+def test_rules__cover_exactly_the_known_actions():
+    assert set(RULES) == STAFF_IN_OWN_STORES | OWNER_ONLY
+
+
+@pytest.mark.parametrize("action", sorted(STAFF_IN_OWN_STORES | OWNER_ONLY))
+@pytest.mark.parametrize("role", ["owner", "staff"])
+@pytest.mark.parametrize("where", ["own store", "other store", "no store"])
+def test_can__matrix(action, role, where):
+    actor = Actor(email=f"{role}@x.test", role=role, store_ids=frozenset({OWN}))
+    store_id = {"own store": OWN, "other store": OTHER, "no store": None}[where]
+    if role == "owner":
+        expected = True
+    elif action in OWNER_ONLY:
+        expected = False
+    else:
+        expected = where != "other store"
+    assert can(actor, action, store_id) is expected
+    if expected:
+        require(actor, action, store_id)
+    else:
+        with pytest.raises(PermissionDenied):
+            require(actor, action, store_id, store_label="S2")
+
+
+def test_can__unknown_action_or_role_is_refused():
+    assert not can(SYSTEM, "product.explode")
+    assert not can(Actor(email="x@x.test", role="admin", store_ids=frozenset({OWN})), "stock.sale", OWN)
+
+
+def test_can__staff_without_stores_may_use_no_store():
+    nobody = Actor(email="n@x.test", role="staff")
+    assert not any(can(nobody, action, sid) for action in RULES for sid in (OWN, OTHER))
+
+
+def test_require__messages_are_sentences_naming_the_store_or_the_rule():
+    staff = Actor(email="s@x.test", role="staff", store_ids=frozenset({OWN}))
+    with pytest.raises(PermissionDenied, match=r"^You are not assigned to store S2\.$"):
+        require(staff, "stock.sale", OTHER, store_label="S2")
+    with pytest.raises(PermissionDenied, match=r"^Staff cannot change prices"):
+        require(staff, "product.update")
+
+
+def test_store_scope__owner_everything_staff_their_stores():
+    assert store_scope(SYSTEM) is None
+    assert store_scope(Actor(email="s@x.test", role="staff", store_ids=frozenset({3, 1}))) == [1, 3]
+
+
+# ---- the tripwire: every staff refusal through the real operations ------------------------------------------------
+
+
+def _everything_but_audit(db):
+    with db.reader() as tx:
+        tables = [r[0] for r in tx.all("SELECT table_name FROM information_schema.tables WHERE table_name <> 'audit'")]
+        return {t: tx.all(f"SELECT * FROM {t} ORDER BY ALL") for t in sorted(tables)}
+
+
+def _audit_rows(db):
+    with db.reader() as tx:
+        return tx.dicts("SELECT actor, action, entity, entity_id, outcome, detail FROM audit ORDER BY id")
+
+
+STAFF_REFUSALS = {
+    "price": ("product.update", lambda db, a, o: update_product(db, a, "RICE-5KG", 1, unit_price="1")),
+    "name": ("product.update", lambda db, a, o: update_product(db, a, "RICE-5KG", 1, name="Cheap rice")),
+    "category": ("product.update", lambda db, a, o: update_product(db, a, "RICE-5KG", 1, category="Other")),
+    "reorder level": ("product.update", lambda db, a, o: update_product(db, a, "RICE-5KG", 1, reorder_level=0)),
+    "vendor": ("product.update", lambda db, a, o: update_product(db, a, "RICE-5KG", 1, vendor="Sneaky Ltd")),
+    "active": ("product.update", lambda db, a, o: update_product(db, a, "RICE-5KG", 1, active=False)),
+    "no-op product update": ("product.update", lambda db, a, o: update_product(db, a, "RICE-5KG", 1)),
+    "create product": ("product.create", lambda db, a, o: create_product(db, a, "NEW", "New", "Misc", "1")),
+    "deactivate product": ("product.deactivate", lambda db, a, o: deactivate_product(db, a, "RICE-5KG")),
+    "add user": ("user.manage", lambda db, a, o: add_user(db, a, "x@shop.test", "long enough 1", "owner")),
+    "deactivate user": ("user.manage", lambda db, a, o: set_active(db, a, "owner@shop.test", False)),
+    "reset password": ("user.manage", lambda db, a, o: reset_password(db, a, "owner@shop.test", "hijacked pw 1")),
+    "reset own password": ("user.manage", lambda db, a, o: reset_password(db, a, "staff@shop.test", "newpass 12")),
+    "assign stores": ("user.manage", lambda db, a, o: assign_stores(db, a, "staff@shop.test", ["S1", "S2"])),
+    "unlock": ("user.manage", lambda db, a, o: unlock(db, a, "owner@shop.test")),
+    "add store": ("store.manage", lambda db, a, o: add_store(db, a, "S9", "Mine")),
+    "rename store": ("store.manage", lambda db, a, o: update_store(db, a, "S1", name="Renamed")),
+    "add vendor": ("vendor.manage", lambda db, a, o: add_vendor(db, a, "Sneaky Ltd")),
+    "change vendor": ("vendor.manage", lambda db, a, o: change_vendor(db, a, "Amul", contact="me")),
+    "stock-in other store": ("stock.in", lambda db, a, o: stock_in(db, a, "S2", "MILK-1L", 1)),
+    "sale other store": ("stock.sale", lambda db, a, o: record_sale(db, a, "S2", [("MILK-1L", 1)])),
+    "removal other store": ("stock.removal", lambda db, a, o: record_removal(db, a, "S2", "MILK-1L", 1, "lost")),
+    "count other store": ("stock.count", lambda db, a, o: set_count(db, a, "S2", "MILK-1L", 0)),
+    "transfer out of other": ("stock.transfer", lambda db, a, o: transfer(db, a, "S2", "S1", [("MILK-1L", 1)])),
+    "transfer into other": ("stock.transfer", lambda db, a, o: transfer(db, a, "S1", "S2", [("MILK-1L", 1)])),
+    "order other store": ("order.create", lambda db, a, o: create_order(db, a, "S2", [("MILK-1L", 1)])),
+    "ship other store": ("order.ship", lambda db, a, o: ship_order(db, a, o)),
+    "cancel other store": ("order.cancel", lambda db, a, o: cancel_order(db, a, o)),
+    "backup": ("system.manage", lambda db, a, o: backup(db, a, db.target + ".backups")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STAFF_REFUSALS))
+def test_staff_refusal__raises_audits_denied_and_changes_nothing(shop, staff, case):
+    action, attempt = STAFF_REFUSALS[case]
+    stock_in(shop, SYSTEM, "S2", "MILK-1L", 10)
+    other_order = create_order(shop, SYSTEM, "S2", [("MILK-1L", 2)])["order_id"]
+    before, audit_before = _everything_but_audit(shop), _audit_rows(shop)
+    with pytest.raises(PermissionDenied) as err:
+        attempt(shop, staff, other_order)
+    assert str(err.value).endswith(".") and "Traceback" not in str(err.value)
+    assert _everything_but_audit(shop) == before
+    new_rows = _audit_rows(shop)[len(audit_before) :]
+    assert len(new_rows) == 1, new_rows
+    (row,) = new_rows
+    assert (row["actor"], row["action"], row["outcome"]) == ("staff@shop.test", action, "denied")
+    assert row["detail"] == str(err.value)
+
+
+def test_staff_refusal__backup_creates_no_file(shop, staff, tmp_path):
+    with pytest.raises(PermissionDenied):
+        backup(shop, staff, tmp_path / "backups")
+    assert not (tmp_path / "backups").exists()
+
+
+def test_owner__may_do_what_staff_may_not(shop, owner):
+    update_product(shop, owner, "RICE-5KG", 1, unit_price="1", vendor="New Vendor")
+    add_store(shop, owner, "S3", "Third")
+    assign_stores(shop, owner, "staff@shop.test", ["S1", "S2"])
+    stock_in(shop, owner, "S2", "MILK-1L", 1)
+    with shop.reader() as tx:
+        assert tx.scalar("SELECT count(*) FROM audit WHERE outcome = 'denied'") == 0
+
+
+def test_staff_with_a_newly_assigned_store__may_work_there(shop, owner):
+    from core.users import actor_for
+
+    assign_stores(shop, owner, "staff@shop.test", ["S1", "S2"])
+    staff = actor_for(shop, "staff@shop.test")
+    stock_in(shop, staff, "S2", "MILK-1L", 1)
+    transfer(shop, staff, "S2", "S1", [("MILK-1L", 1)])
