@@ -1,0 +1,474 @@
+"""Reports, the audit log and the System page's figures, computed by the database.
+
+- ``movement_report``: the ledger filtered by stores, product, kinds and dates, with totals per kind and a
+  daily series computed in SQL over EVERY matching row; only the newest ``limit`` rows travel to the browser.
+  ``export_movements`` writes all matching rows as CSV or XLSX (text that looks like a formula neutralised).
+- ``product_across_stores``: one product's quantity, value and last movement in each store.
+- ``audit_log`` (owner): filtered audit rows with ``before``/``after`` parsed and a per-field diff.
+- ``system_status``, ``health_check``, ``backup_now`` (owner).
+
+Every function checks its permission with ``core.permissions`` (``report.read`` per store, ``audit.read``,
+``system.manage``) inside the operation runner, so a refusal is audited as ``denied``. Store scope: the stores
+asked for (each checked) or every store the actor may see. User text is always a bound parameter; the only
+values formatted into SQL are integer ids read from the database and whitelisted names.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time as clock
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from core import observe
+from core.backup import backup
+from core.catalog import product_by_sku, store_by_code
+from core.check import check
+from core.db import Database, Tx
+from core.errors import ValidationError
+from core.ops import run
+from core.permissions import Actor, require
+from core.schema import MOVEMENT_KINDS, current_version
+from core.validate import clean_int, clean_sku
+
+REPORT_ROWS = 1_000
+EXPORT_MAX_ROWS = 1_000_000
+AUDIT_ROWS = 500
+OUTCOMES = ("ok", "denied", "conflict", "error")
+EXPORT_COLUMNS = ("created_at", "store", "sku", "kind", "delta", "quantity_after", "reason", "actor")
+
+
+class _Where:
+    """AND-ed SQL conditions with their bound parameters numbered ``$1, $2, ...`` in order."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, template: str, *values: Any) -> None:
+        """``template`` names its values ``{}`` in order, or ``{0}``, ``{1}`` to use one several times."""
+        numbers = [f"${len(self.params) + i + 1}" for i in range(len(values))]
+        self.parts.append(template.format(*numbers))
+        self.params.extend(values)
+
+    def raw(self, condition: str) -> None:
+        self.parts.append(condition)
+
+    def sql(self) -> str:
+        return " AND ".join(self.parts) or "TRUE"
+
+    def next(self) -> str:
+        """The placeholder the next bound value will take."""
+        return f"${len(self.params) + 1}"
+
+
+def _day_range(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    """Inclusive calendar dates as [start 00:00, day after end 00:00). Raises ``ValidationError``."""
+    if start and end and start > end:
+        raise ValidationError.single("start", "The start date must be on or before the end date.")
+    return (
+        datetime.combine(start, time()) if start else None,
+        datetime.combine(end + timedelta(days=1), time()) if end else None,
+    )
+
+
+def scope_condition(
+    tx: Tx, actor: Actor, stores: list[str] | None, column: str = "m.store_id", action: str = "report.read"
+) -> str:
+    """``column`` limited to ``stores`` (each checked) or to every store ``actor`` may see.
+    Raises ``NotFound``, ``PermissionDenied``."""
+    if stores:
+        ids = []
+        for code in stores:
+            st = store_by_code(tx, code)
+            require(actor, action, st["id"], store_label=st["code"], entity="store", entity_id=st["code"])
+            ids.append(int(st["id"]))
+        return f"{column} IN ({', '.join(str(i) for i in sorted(set(ids)))})"
+    if actor.is_owner:
+        return "TRUE"
+    return f"{column} IN ({', '.join(str(int(i)) for i in sorted(actor.store_ids) or [-1])})"
+
+
+def _movement_where(
+    tx: Tx,
+    actor: Actor,
+    stores: list[str] | None,
+    product: str | None,
+    kinds: list[str] | None,
+    start: date | None,
+    end: date | None,
+) -> _Where:
+    where = _Where()
+    where.raw(scope_condition(tx, actor, stores))
+    text = (product or "").strip().lower()
+    if text:
+        where.add("(position({0} IN lower(p.sku)) > 0 OR position({0} IN lower(p.name)) > 0)", text)
+    if kinds:
+        unknown = sorted(set(kinds) - set(MOVEMENT_KINDS))
+        if unknown:
+            raise ValidationError.single("kinds", f"Unknown movement kind: {', '.join(unknown)}.")
+        chosen = [k for k in MOVEMENT_KINDS if k in kinds]
+        where.add(f"m.kind IN ({', '.join('{}' for _ in chosen)})", *chosen)
+    low, high = _day_range(start, end)
+    if low:
+        where.add("m.created_at >= {}", low)
+    if high:
+        where.add("m.created_at < {}", high)
+    return where
+
+
+# ---- spreadsheet output -------------------------------------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula gets a leading ``'``; other values pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """UTF-8 CSV with a header row; ``None`` is an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if v is None else neutralise(v) for v in row])
+    return buffer.getvalue().encode("utf-8")
+
+
+def xlsx_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str = "export") -> bytes:
+    """An XLSX workbook of one sheet with a header row. Text is always written as text, never as a formula."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    ws = book.add_worksheet(sheet)
+    for c, name in enumerate(columns):
+        ws.write_string(0, c, name)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, str):
+                ws.write_string(r, c, neutralise(value))
+            else:
+                ws.write_number(r, c, float(value)) if not isinstance(value, bool) else ws.write_boolean(r, c, value)
+    book.close()
+    return buffer.getvalue()
+
+
+# ---- movements ----------------------------------------------------------------------------------------------------
+
+_MOVEMENTS_FROM = "movements m JOIN stores st ON st.id = m.store_id JOIN products p ON p.id = m.product_id"
+
+
+def movement_report(
+    db: Database,
+    actor: Actor,
+    *,
+    stores: list[str] | None = None,
+    product: str | None = None,
+    kinds: list[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int = REPORT_ROWS,
+) -> dict[str, Any]:
+    """Movements matching the filters (``product`` matches SKU or name, case-insensitively; dates inclusive):
+    ``{rows, shown, total_rows, totals, overall, daily}``. ``rows`` are the newest ``limit`` rows; ``totals``
+    (per kind: count, units moved, net change), ``overall`` and ``daily`` (units per day and kind) cover every
+    matching row. Raises ``ValidationError``, ``NotFound``, ``PermissionDenied``."""
+    limit = clean_int(limit, "Rows to show", minimum=1, maximum=100_000)
+
+    def body(tx: Tx) -> dict[str, Any]:
+        where = _movement_where(tx, actor, stores, product, kinds, start, end)
+        sql, params = where.sql(), where.params
+        totals = tx.dicts(
+            "SELECT m.kind, count(*) AS count, sum(abs(m.delta)) AS units, sum(m.delta) AS net"
+            f" FROM {_MOVEMENTS_FROM} WHERE {sql} GROUP BY m.kind",
+            params,
+        )
+        order = {k: n for n, k in enumerate(MOVEMENT_KINDS)}
+        totals = sorted(
+            (
+                {"kind": t["kind"], "count": int(t["count"]), "units": int(t["units"]), "net": int(t["net"])}
+                for t in totals
+            ),
+            key=lambda t: order[t["kind"]],
+        )
+        daily = [
+            {"day": r["day"], "kind": r["kind"], "count": int(r["count"]), "units": int(r["units"])}
+            for r in tx.dicts(
+                "SELECT CAST(m.created_at AS DATE) AS day, m.kind, count(*) AS count, sum(abs(m.delta)) AS units"
+                f" FROM {_MOVEMENTS_FROM} WHERE {sql} GROUP BY CAST(m.created_at AS DATE), m.kind ORDER BY day, m.kind",
+                params,
+            )
+        ]
+        rows = tx.dicts(
+            "SELECT m.id, m.created_at, st.code AS store, p.sku, p.name, m.kind, m.delta, m.quantity_after,"
+            f" m.reason, m.actor FROM {_MOVEMENTS_FROM} WHERE {sql} ORDER BY m.id DESC LIMIT {where.next()}",
+            [*params, limit],
+        )
+        total_rows = sum(t["count"] for t in totals)
+        overall = {
+            "count": total_rows,
+            "units_in": sum(t["units"] + t["net"] for t in totals) // 2,
+            "units_out": sum(t["units"] - t["net"] for t in totals) // 2,
+            "net": sum(t["net"] for t in totals),
+        }
+        return {
+            "rows": rows,
+            "shown": len(rows),
+            "total_rows": total_rows,
+            "totals": totals,
+            "overall": overall,
+            "daily": daily,
+        }
+
+    return run(db, actor, "report.movements", body, entity="report", entity_id="movements")
+
+
+def export_movements(
+    db: Database,
+    actor: Actor,
+    fmt: str = "csv",
+    *,
+    stores: list[str] | None = None,
+    product: str | None = None,
+    kinds: list[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> bytes:
+    """Every matching movement, oldest first, as CSV (UTF-8) or XLSX bytes with the SPEC's movement columns;
+    formula-looking text is neutralised. Raises ``ValidationError`` (format, more than 1,000,000 rows),
+    ``NotFound``, ``PermissionDenied``."""
+    if fmt not in ("csv", "xlsx"):
+        raise ValidationError.single("format", f"Export format must be csv or xlsx (got {fmt!r}).")
+
+    def body(tx: Tx) -> list[tuple[Any, ...]]:
+        where = _movement_where(tx, actor, stores, product, kinds, start, end)
+        rows = tx.all(
+            "SELECT m.created_at, st.code, p.sku, m.kind, m.delta, m.quantity_after,"
+            f" m.reason, m.actor FROM {_MOVEMENTS_FROM} WHERE {where.sql()} ORDER BY m.id LIMIT {where.next()}",
+            [*where.params, EXPORT_MAX_ROWS + 1],
+        )
+        if len(rows) > EXPORT_MAX_ROWS:
+            raise ValidationError.single(
+                "rows", f"More than {EXPORT_MAX_ROWS:,} movements match; narrow the dates or stores first."
+            )
+        return [(f"{r[0]:%Y-%m-%d %H:%M:%S}", *r[1:]) for r in rows]
+
+    rows = run(db, actor, "report.export", body, entity="report", entity_id=fmt)
+    if fmt == "csv":
+        return csv_bytes(EXPORT_COLUMNS, rows)
+    return xlsx_bytes(EXPORT_COLUMNS, rows, sheet="movements")
+
+
+def product_across_stores(db: Database, actor: Actor, sku: str) -> dict[str, Any]:
+    """One product in every store ``actor`` may see: ``{product, stores, totals}``; each store row has quantity,
+    stock value (current price), status and the last movement (when, kind, change). Stores that never held the
+    product are left out. Raises ``ValidationError``, ``NotFound``, ``PermissionDenied``."""
+    code = clean_sku(sku)
+
+    def body(tx: Tx) -> dict[str, Any]:
+        require(actor, "report.read", entity="product", entity_id=code)
+        product = product_by_sku(tx, code)
+        scope = scope_condition(tx, actor, None, "s.store_id")
+        rows = tx.dicts(
+            "WITH last AS (SELECT store_id, created_at, kind, delta,"
+            "  row_number() OVER (PARTITION BY store_id ORDER BY id DESC) AS rn FROM movements WHERE product_id = $1)"
+            " SELECT st.code AS store, st.name AS store_name, st.active AS store_active, s.quantity,"
+            " s.quantity * p.unit_price AS stock_value, p.reorder_level,"
+            " l.created_at AS last_movement_at, l.kind AS last_kind, l.delta AS last_delta"
+            " FROM stock s JOIN stores st ON st.id = s.store_id JOIN products p ON p.id = s.product_id"
+            " LEFT JOIN last l ON l.store_id = s.store_id AND l.rn = 1"
+            f" WHERE s.product_id = $1 AND {scope} ORDER BY st.code",
+            [product["id"]],
+        )
+        for r in rows:
+            q, level = int(r["quantity"]), int(r.pop("reorder_level"))
+            r["status"] = "out of stock" if q == 0 else ("low" if q <= level else "ok")
+        keep = ("sku", "name", "category", "unit_price", "reorder_level", "vendor", "active")
+        return {
+            "product": {k: product[k] for k in keep},
+            "stores": rows,
+            "totals": {
+                "stores": len(rows),
+                "quantity": sum(int(r["quantity"]) for r in rows),
+                "stock_value": sum((r["stock_value"] for r in rows), start=product["unit_price"] * 0),
+            },
+        }
+
+    return run(db, actor, "report.product", body, entity="product", entity_id=code)
+
+
+# ---- audit log (owner) ------------------------------------------------------------------------------------------
+
+
+def _parse(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def audit_changes(before: Any, after: Any) -> list[dict[str, str]]:
+    """A per-field diff for people: ``[{field, before, after}]`` of the fields that differ (every field of a
+    creation or of a refused attempt). Values are text; nested values are compact JSON."""
+    if before is None and after is None:
+        return []
+    if isinstance(before, dict) or isinstance(after, dict):
+        old = before if isinstance(before, dict) else {}
+        new = after if isinstance(after, dict) else {}
+        fields = list(dict.fromkeys([*old, *new]))
+        return [
+            {"field": f, "before": _shown(old.get(f)), "after": _shown(new.get(f))}
+            for f in fields
+            if old.get(f) != new.get(f)
+        ]
+    return [] if before == after else [{"field": "value", "before": _shown(before), "after": _shown(after)}]
+
+
+def audit_log(
+    db: Database,
+    actor: Actor,
+    *,
+    who: str | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int = AUDIT_ROWS,
+) -> dict[str, Any]:
+    """Audit rows matching the filters, newest first: ``{rows, total, by_outcome, denied}``. Each row has
+    ``before``/``after`` parsed from JSON and ``changes`` (``audit_changes``). ``by_outcome`` and ``denied``
+    count every matching row, not only the rows returned.
+    Raises ``PermissionDenied`` (owner only), ``ValidationError``."""
+    limit = clean_int(limit, "Rows to show", minimum=1, maximum=10_000)
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ValidationError.single("outcome", f"Outcome must be one of {', '.join(OUTCOMES)} (got {outcome!r}).")
+
+    def body(tx: Tx) -> dict[str, Any]:
+        require(actor, "audit.read", entity="audit", entity_id="log")
+        where = _Where()
+        if who:
+            where.add("a.actor = {}", who)
+        if action:
+            where.add("a.action = {}", action)
+        if outcome:
+            where.add("a.outcome = {}", outcome)
+        low, high = _day_range(start, end)
+        if low:
+            where.add("a.created_at >= {}", low)
+        if high:
+            where.add("a.created_at < {}", high)
+        counts = dict(
+            tx.all(f"SELECT a.outcome, count(*) FROM audit a WHERE {where.sql()} GROUP BY a.outcome", where.params)
+        )
+        rows = tx.dicts(
+            "SELECT a.id, a.created_at, a.actor, a.action, a.entity, a.entity_id, a.outcome, a.detail, a.before,"
+            f" a.after FROM audit a WHERE {where.sql()} ORDER BY a.id DESC LIMIT {where.next()}",
+            [*where.params, limit],
+        )
+        for r in rows:
+            r["before"], r["after"] = _parse(r["before"]), _parse(r["after"])
+            r["changes"] = audit_changes(r["before"], r["after"])
+        by_outcome = {o: int(counts.get(o, 0)) for o in OUTCOMES}
+        return {
+            "rows": rows,
+            "total": sum(by_outcome.values()),
+            "by_outcome": by_outcome,
+            "denied": by_outcome["denied"],
+        }
+
+    return run(db, actor, "audit.read", body, entity="audit", entity_id="log")
+
+
+def audit_options(db: Database, actor: Actor) -> dict[str, list[str]]:
+    """The actors and actions on record, for the audit log's filters. Raises ``PermissionDenied`` (owner only)."""
+
+    def body(tx: Tx) -> dict[str, list[str]]:
+        require(actor, "audit.read", entity="audit", entity_id="options")
+        return {
+            "actors": [r[0] for r in tx.all("SELECT DISTINCT actor FROM audit ORDER BY actor")],
+            "actions": [r[0] for r in tx.all("SELECT DISTINCT action FROM audit ORDER BY action")],
+            "outcomes": list(OUTCOMES),
+        }
+
+    return run(db, actor, "audit.read", body, entity="audit", entity_id="options")
+
+
+# ---- system (owner) ---------------------------------------------------------------------------------------------
+
+
+def system_status(db: Database, actor: Actor) -> dict[str, Any]:
+    """``{healthy, query_ms, size_bytes, schema_version, tables, latency}``: a trivial query's answer and time,
+    the database file size, row counts per table, and p50/p95 per operation in this process.
+    Raises ``PermissionDenied`` (owner only)."""
+
+    def body(tx: Tx) -> dict[str, Any]:
+        require(actor, "system.manage", entity="database", entity_id="status")
+        t0 = clock.perf_counter()
+        healthy = tx.scalar("SELECT 1") == 1
+        query_ms = round((clock.perf_counter() - t0) * 1000, 3)
+        names = [
+            r[0]
+            for r in tx.all(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
+            )
+        ]
+        tables = [
+            {"table": n, "rows": int(tx.scalar(f'SELECT count(*) FROM "{n.replace(chr(34), "")}"'))} for n in names
+        ]
+        return {"healthy": healthy, "query_ms": query_ms, "tables": tables}
+
+    status = run(db, actor, "system.status", body, entity="database", entity_id="status")
+    status["size_bytes"] = db.size_bytes()
+    status["schema_version"] = current_version(db)
+    status["latency"] = [{"action": a, **v} for a, v in observe.latency_percentiles().items()]
+    return status
+
+
+def health_check(db: Database, actor: Actor) -> dict[str, Any]:
+    """Run ``core.check`` (every stored invariant): ``{ok, problems}``. Slow on a big database: on demand only.
+    Raises ``PermissionDenied`` (owner only)."""
+
+    def body(tx: Tx) -> None:
+        require(actor, "system.manage", entity="database", entity_id="check")
+
+    run(db, actor, "system.check", body, entity="database", entity_id="check")
+    return check(db)
+
+
+def default_backup_dir(db: Database) -> Path:
+    """Env ``INVENTORY_BACKUP_DIR``, else ``backups/`` beside the database file (``data/backups/`` by default)."""
+    configured = os.environ.get("INVENTORY_BACKUP_DIR")
+    if configured:
+        return Path(configured)
+    if db.target == ":memory:" or "://" in db.target:
+        return Path(__file__).resolve().parent.parent / "data" / "backups"
+    return Path(db.target).resolve().parent / "backups"
+
+
+def backup_now(db: Database, actor: Actor, directory: str | Path | None = None) -> dict[str, Any]:
+    """A backup into ``directory`` or ``default_backup_dir``: ``{path, bytes}``. Raises ``PermissionDenied``,
+    ``ValidationError`` (folder not writable)."""
+    return backup(db, actor, directory or default_backup_dir(db))
