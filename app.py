@@ -1,0 +1,286 @@
+"""Inventory Lite's frame: page config, the cached database, sign-in, and the navigation built per role.
+
+Start it with ``streamlit run app.py`` (the database is env ``INVENTORY_DB``, else ``data/inventory.duckdb``).
+
+Every run, in this order (so reloading any page keeps the user on it):
+1. No user in the database yet -> only the setup page (``pages/setup.py``) exists.
+2. The session is resolved before ``st.navigation``: a live session is re-checked against the database (still
+   active, not locked, not logged out since it began); otherwise the login cookie, if any, is read through
+   streamlit-authenticator and accepted only when ``core.sessions.actor_from_cookie`` agrees.
+3. Signed out -> one hidden sign-in page. Signed in -> the pages of ``PAGES`` whose roles include the actor's
+   role (a page file that does not exist yet is left out). An owner page never reaches a staff session: it is
+   not registered for staff (its URL opens nothing of it), and the page calls ``ui.require_permission`` itself.
+Passwords are checked only by ``core.users.authenticate`` (failures counted and persisted, 5 lock the account
+for 15 minutes); the authenticator issues, reads and deletes the cookie. Logout moves ``tokens_valid_after``
+forward, so an earlier cookie never signs in again. An unexpected error in a page becomes a short apology with
+an error id (``ui.show_error``); ``/healthz`` and ``/metrics`` are served beside the app through ``st.App``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from streamlit.runtime.pages_manager import PagesManager
+
+ROOT = Path(__file__).resolve().parent
+BOTH = ("owner", "staff")
+OWNER = ("owner",)
+
+# file, title, roles, icon, section (the table in the project's preamble)
+PAGES: tuple[tuple[str, str, tuple[str, ...], str, str], ...] = (
+    ("pages/dashboard.py", "Dashboard", BOTH, ":material/dashboard:", "Shop"),
+    ("pages/inventory.py", "Inventory", BOTH, ":material/inventory_2:", "Shop"),
+    ("pages/stock.py", "Stock", BOTH, ":material/swap_vert:", "Shop"),
+    ("pages/orders.py", "Orders", BOTH, ":material/receipt_long:", "Shop"),
+    ("pages/import_export.py", "Import / export", BOTH, ":material/upload_file:", "Shop"),
+    ("pages/reports.py", "Reports", BOTH, ":material/bar_chart:", "Shop"),
+    ("pages/admin.py", "Admin", OWNER, ":material/admin_panel_settings:", "Owner"),
+    ("pages/audit.py", "Audit log", OWNER, ":material/history:", "Owner"),
+    ("pages/system.py", "System", OWNER, ":material/monitor_heart:", "Owner"),
+    ("pages/account.py", "Account", BOTH, ":material/person:", "You"),
+)
+SETUP_PAGE = "pages/setup.py"
+
+
+# ---- routes served beside the app (st.App) ------------------------------------------------------------------
+
+
+def healthz(request: Request) -> Response:
+    """JSON health: 200 when the database answers a trivial query, 503 otherwise."""
+    from core.sessions import health
+    from pages import ui
+
+    try:
+        report = health(ui.get_db())
+    except Exception as exc:
+        report = {"ok": False, "database": f"{type(exc).__name__}: {exc}"}
+    body = {"status": "ok" if report["ok"] else "unavailable", **report}
+    return Response(
+        json.dumps(body, default=str), status_code=200 if report["ok"] else 503, media_type="application/json"
+    )
+
+
+def metrics(request: Request) -> Response:
+    """Prometheus text: operation counts and latency histograms by action and outcome."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from core.observe import metrics_text
+
+    return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
+
+
+app = st.App("app.py", routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
+
+# Streamlit treats a script beside a ``pages/`` folder as a v1 multipage app until the first ``st.navigation`` call:
+# the very first run of a fresh process would list every file in pages/ (owner pages included) and run the
+# requested one without this frame. Switch that off before any session starts (``streamlit run`` imports this
+# module once, at start-up, to find ``app``).
+PagesManager.uses_pages_directory = False
+
+
+# ---- the Streamlit script ----------------------------------------------------------------------------------
+
+AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles")
+
+
+def _secrets() -> dict[str, Any]:
+    """The ``[auth]`` table of ``.streamlit/secrets.toml`` (empty when there is no secrets file)."""
+    try:
+        return {"auth": dict(st.secrets.get("auth", {}))}
+    except Exception:
+        return {}
+
+
+def _establish(actor: Any, signed_in_at: datetime) -> None:
+    """Record a signed-in session in the keys streamlit-authenticator uses, plus the validated actor."""
+    from pages import ui
+
+    ss = st.session_state
+    ss.update(
+        authentication_status=True,
+        username=actor.email,
+        name=actor.name,
+        email=actor.email,
+        roles=[actor.role],
+        logout=False,
+        _signed_in_at=signed_in_at,
+    )
+    ss[ui.ACTOR_KEY] = actor
+
+
+def _forget(message: str | None = None, *, delete_cookie: bool = True) -> None:
+    """End this browser session locally (the database side is ``core.users.end_sessions``)."""
+    from pages import ui
+
+    ss = st.session_state
+    for key in AUTH_KEYS:
+        ss[key] = None
+    ss["logout"] = True
+    ss.pop("_signed_in_at", None)
+    ss.pop(ui.ACTOR_KEY, None)
+    if delete_cookie:
+        ss["_cookie_action"] = "delete"
+    if message:
+        ss["_flash"] = message
+
+
+def _resolve_actor(db: Any, authenticator: Any, settings: Any) -> Any | None:
+    """The validated actor of this run, or ``None`` (signed out)."""
+    from core import sessions
+    from core.errors import AuthError
+
+    ss = st.session_state
+    if ss.get("authentication_status") and ss.get("_signed_in_at") and ss.get("username"):
+        try:
+            actor = sessions.session_actor(db, ss["username"], ss["_signed_in_at"])
+        except AuthError as exc:
+            _forget(str(exc))
+            return None
+        _establish(actor, ss["_signed_in_at"])
+        return actor
+    if ss.get("logout"):
+        return None
+    try:
+        token = authenticator.cookie_controller.get_cookie()
+    except Exception:
+        token = None
+    if not token:
+        return None
+    try:
+        actor = sessions.actor_from_cookie(db, token, settings)
+    except AuthError as exc:
+        _forget(str(exc))
+        return None
+    _establish(actor, sessions.cookie_issued_at(token, settings))
+    return actor
+
+
+def _apply_cookie_action(authenticator: Any) -> None:
+    """Issue or delete the login cookie in a run that is not followed by an immediate rerun (a component that
+    is replaced at once by a rerun may never reach the browser)."""
+    action = st.session_state.pop("_cookie_action", None)
+    try:
+        if action == "set" and st.session_state.get("authentication_status"):
+            authenticator.cookie_controller.set_cookie()
+        elif action == "delete":
+            authenticator.cookie_controller.delete_cookie()
+    except Exception as exc:  # the cookie is a convenience; the session itself is already decided
+        from pages import ui
+
+        ui.error_id_for(exc)
+
+
+def sign_in() -> None:
+    """The sign-in page (the only page while nobody is signed in)."""
+    from core import users
+    from core.errors import AuthError
+    from pages import ui
+
+    st.title("Inventory Lite")
+    flash = st.session_state.pop("_flash", None)
+    if flash:
+        st.info(flash)
+    with st.form("sign_in", clear_on_submit=True):
+        st.subheader("Sign in")
+        email = st.text_input("Email", key="sign_in_email", autocomplete="username")
+        password = st.text_input("Password", type="password", key="sign_in_password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if not submitted:
+        return
+    try:
+        actor = users.authenticate(ui.get_db(), email, password)
+    except AuthError as exc:
+        st.error(str(exc))
+        return
+    except Exception as exc:
+        ui.show_error(exc)
+        return
+    _establish(actor, datetime.now(UTC))
+    st.session_state["_cookie_action"] = "set"
+    st.rerun()
+
+
+def _sign_out(db: Any, authenticator: Any) -> None:
+    """Sidebar callback: end every session of this user in the database, then this one."""
+    from core import users
+
+    email = st.session_state.get("username")
+    if email:
+        try:
+            users.end_sessions(db, email)
+        except Exception as exc:
+            from pages import ui
+
+            ui.error_id_for(exc)
+    authenticator.authentication_controller.logout()
+    _forget("You are signed out.")
+
+
+def _no_pages() -> None:
+    st.info("No page of this app is installed for your role yet.")
+
+
+def _pages_for(role: str) -> dict[str, list[Any]]:
+    present = [row for row in PAGES if role in row[2] and (ROOT / row[0]).exists()]
+    default = next((row[0] for row in present if row[0] == "pages/dashboard.py"), present[0][0] if present else None)
+    sections: dict[str, list[Any]] = {}
+    for file, title, _roles, icon, section in present:
+        sections.setdefault(section, []).append(st.Page(file, title=title, icon=icon, default=file == default))
+    return sections
+
+
+def main() -> None:
+    import streamlit_authenticator as stauth
+
+    from core import sessions, users
+    from pages import ui
+
+    st.set_page_config(page_title="Inventory Lite", page_icon=":material/inventory:", layout="wide")
+    try:
+        db = ui.get_db()
+        first_run = not users.has_users(db)
+        settings = None if first_run else sessions.session_settings(db, _secrets())
+    except Exception as exc:
+        ui.show_error(exc)
+        st.stop()
+    if first_run:
+        _forget(delete_cookie=False)
+        nav = st.navigation(
+            [st.Page(SETUP_PAGE, title="Set up", icon=":material/build:", default=True)], position="hidden"
+        )
+    else:
+        authenticator = stauth.Authenticate(
+            sessions.credentials(db),
+            settings.cookie_name,
+            settings.cookie_key,
+            settings.expiry_days,
+            auto_hash=False,
+            login_sleep_time=0,
+        )
+        actor = _resolve_actor(db, authenticator, settings)
+        _apply_cookie_action(authenticator)
+        if actor is None:
+            nav = st.navigation(
+                [st.Page(sign_in, title="Sign in", url_path="sign-in", default=True)], position="hidden"
+            )
+        else:
+            sections = _pages_for(actor.role)
+            nav = st.navigation(sections or [st.Page(_no_pages, title="Inventory Lite", default=True)])
+            with st.sidebar:
+                st.caption(f"Signed in as **{actor.name}** ({actor.role})")
+                st.button("Sign out", key="sign_out", on_click=_sign_out, args=(db, authenticator))
+    try:
+        nav.run()
+    except Exception as exc:
+        ui.show_error(exc)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Sign-in sessions for the web app: cookie settings, the authenticator's credentials, cookie validation.
+
+The login cookie (streamlit-authenticator's HS256 JWT) carries only ``{username, exp_date}``. Invariants:
+- No secret has a default: the cookie key comes from the app's secrets (``[auth] cookie_key``) or else the
+  database setting ``cookie_secret`` (random, created by ``core.schema.migrate``). Without either, nothing signs.
+- The cookie lifetime is short by default (``DEFAULT_LIFETIME_HOURS``), configurable through secrets
+  (``[auth] cookie_lifetime_hours``) or env ``INVENTORY_SESSION_HOURS``. The lifetime is part of the cookie name,
+  so a cookie issued under another lifetime is ignored rather than mis-dated.
+- A cookie's issue time is ``exp_date - lifetime``; a cookie is accepted only while it has not expired, its
+  expiry is not further away than one lifetime, and it was issued after the user's ``tokens_valid_after`` (which
+  logout, password change and deactivation move forward). So replaying an old cookie never signs anyone in.
+- Only active accounts are handed to the authenticator, and without password hashes: passwords are checked by
+  ``core.users.authenticate`` (which counts failures and locks), never by the authenticator.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from core.db import Database
+from core.errors import AuthError, ValidationError
+from core.permissions import Actor
+from core.schema import get_setting
+from core.users import actor_for
+
+DEFAULT_LIFETIME_HOURS = 8.0
+MAX_LIFETIME_HOURS = 24.0 * 30
+LIFETIME_ENV = "INVENTORY_SESSION_HOURS"
+COOKIE_PREFIX = "inventory_lite_session"
+CLOCK_SLACK = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """What the authenticator needs to issue and read the login cookie."""
+
+    cookie_name: str
+    cookie_key: str
+    lifetime_hours: float
+
+    @property
+    def expiry_days(self) -> float:
+        return self.lifetime_hours / 24.0
+
+    @property
+    def lifetime(self) -> timedelta:
+        return timedelta(hours=self.lifetime_hours)
+
+
+def _lifetime_hours(value: Any) -> float:
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError.single(
+            "cookie_lifetime_hours", f"The session lifetime {value!r} is not a number."
+        ) from None
+    if not math.isfinite(hours) or hours <= 0 or hours > MAX_LIFETIME_HOURS:
+        raise ValidationError.single(
+            "cookie_lifetime_hours",
+            f"The session lifetime must be more than 0 and at most {MAX_LIFETIME_HOURS:g} hours.",
+        )
+    return hours
+
+
+def session_settings(
+    db: Database, secrets: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> SessionSettings:
+    """The cookie settings: key from ``secrets['auth']['cookie_key']`` else the database's ``cookie_secret``;
+    lifetime from ``secrets['auth']['cookie_lifetime_hours']`` else env ``INVENTORY_SESSION_HOURS`` else 8 hours.
+    Raises ``ValidationError`` for a bad lifetime or a missing / too short key."""
+    env = os.environ if env is None else env
+    auth = dict((secrets or {}).get("auth", {}) or {})
+    key = auth.get("cookie_key") or get_setting(db, "cookie_secret")
+    if not key or len(str(key)) < 32:
+        raise ValidationError.single(
+            "cookie_key", "The login cookie key is missing or shorter than 32 characters; set a long random one."
+        )
+    raw = auth.get("cookie_lifetime_hours") or env.get(LIFETIME_ENV) or DEFAULT_LIFETIME_HOURS
+    hours = _lifetime_hours(raw)
+    name = f"{COOKIE_PREFIX}_{hours:g}h".replace(".", "_")
+    return SessionSettings(cookie_name=name, cookie_key=str(key), lifetime_hours=hours)
+
+
+def credentials(db: Database) -> dict[str, Any]:
+    """streamlit-authenticator's credentials dict built from the database: active accounts only, keyed by
+    lower-case email, without password hashes (the authenticator never checks passwords here)."""
+    with db.reader() as tx:
+        rows = tx.dicts("SELECT email, name, role FROM users WHERE active ORDER BY email")
+    return {
+        "usernames": {
+            r["email"]: {"email": r["email"], "name": r["name"], "roles": [r["role"]], "failed_login_attempts": 0}
+            for r in rows
+        }
+    }
+
+
+def cookie_issued_at(token: Mapping[str, Any], settings: SessionSettings) -> datetime:
+    """When a cookie was issued: its ``exp_date`` (a Unix time) minus the lifetime. Raises ``AuthError`` for a
+    token without a numeric expiry."""
+    exp = token.get("exp_date") if isinstance(token, Mapping) else None
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
+        raise AuthError("The sign-in cookie is not valid; please sign in again.")
+    return datetime.fromtimestamp(exp, UTC) - settings.lifetime
+
+
+def actor_from_cookie(
+    db: Database, token: Mapping[str, Any] | None, settings: SessionSettings, *, now: datetime | None = None
+) -> Actor:
+    """The actor a decoded login cookie stands for. Raises ``AuthError`` when the cookie is malformed, expired,
+    claims a longer life than allowed, or was issued before the user's last logout / password change /
+    deactivation (or the account is deactivated or locked)."""
+    if not isinstance(token, Mapping) or not isinstance(token.get("username"), str):
+        raise AuthError("The sign-in cookie is not valid; please sign in again.")
+    now = now or datetime.now(UTC)
+    issued = cookie_issued_at(token, settings)
+    expires = issued + settings.lifetime
+    if expires <= now:
+        raise AuthError("The session has expired; please sign in again.")
+    if expires > now + settings.lifetime + CLOCK_SLACK:
+        raise AuthError("The sign-in cookie is not valid; please sign in again.")
+    return actor_for(db, token["username"], issued_at=issued)
+
+
+def session_actor(db: Database, email: str, signed_in_at: datetime) -> Actor:
+    """Re-check a live session on every page run: the account must still be active, unlocked and not logged out
+    since ``signed_in_at``. Raises ``AuthError``."""
+    return actor_for(db, email, issued_at=signed_in_at)
+
+
+def health(db: Database) -> dict[str, Any]:
+    """The app's health probe: a trivial query on the database. Never raises; ``ok`` says whether it answered."""
+    try:
+        with db.reader() as tx:
+            answered = tx.scalar("SELECT 1") == 1
+            version = tx.scalar("SELECT max(version) FROM schema_migrations")
+        return {"ok": bool(answered), "database": "ok" if answered else "no answer", "schema_version": version}
+    except Exception as exc:
+        return {"ok": False, "database": f"{type(exc).__name__}: {exc}"}

@@ -1,0 +1,143 @@
+"""Shared page helpers: the one place pages get the database, the signed-in actor, and render errors.
+
+Every page imports this module (``from pages import ui``) and nothing of the database driver. Invariants:
+- ``get_db`` is the single process-wide ``Database`` (``st.cache_resource``), opened through ``core.open_db`` at the
+  target named by env ``INVENTORY_DB`` (else ``data/inventory.duckdb``), already migrated.
+- ``current_actor`` returns the actor ``app.py`` validated against the database in this very run (or a test put
+  into ``st.session_state["actor"]``); with nobody signed in it stops the page before it draws anything.
+- ``show_error`` is the only place an exception becomes something a person sees: a domain error is its sentence
+  (plus each field problem), anything else is a short apology with an error id that is also in the JSON log.
+  A traceback never reaches the browser.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+
+import core
+from core import observe
+from core.catalog import list_stores
+from core.db import Database
+from core.errors import InventoryError, ValidationError
+from core.permissions import REFUSALS, Actor, can
+
+ACTOR_KEY = "actor"
+SIGNED_IN_AT_KEY = "_signed_in_at"
+COOKIE_ACTION_KEY = "_cookie_action"
+ALL_STORES = "All stores"
+_OP_PREFIX = "_op_id:"
+
+
+@st.cache_resource(show_spinner=False)
+def _open_db(target: str) -> Database:
+    return core.open_db(target)
+
+
+def get_db() -> Database:
+    """The process-wide database (cached per target), already migrated. Raises ``StoreBusy`` when another
+    process holds the DuckDB file."""
+    return _open_db(core.resolve_target())
+
+
+def current_actor() -> Actor:
+    """The signed-in actor; stops the page (after a short notice) when nobody is signed in."""
+    actor = st.session_state.get(ACTOR_KEY)
+    if not isinstance(actor, Actor):
+        st.warning("Please sign in to use this page.")
+        st.stop()
+    return actor
+
+
+def require_permission(action: str) -> Actor:
+    """The guard owner-only pages call first: the signed-in actor when ``core.permissions.can(actor, action)``,
+    otherwise a refusal sentence and ``st.stop()`` (nothing of the page is drawn or sent to the browser)."""
+    actor = current_actor()
+    if not can(actor, action):
+        st.error(REFUSALS.get(action, "Your role may not open this page."))
+        st.stop()
+    return actor
+
+
+def error_id_for(exc: BaseException) -> str:
+    """The id of an unexpected error: the one ``core.ops`` attached and logged, or a new one logged here."""
+    existing = getattr(exc, "error_id", None)
+    if existing:
+        return str(existing)
+    error_id = uuid.uuid4().hex[:12]
+    try:
+        exc.error_id = error_id  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - exceptions with __slots__
+        pass
+    observe.logger.error(
+        "unexpected error in a page",
+        exc_info=(type(exc), exc, exc.__traceback__),
+        extra={"error_id": error_id, "error_type": type(exc).__name__},
+    )
+    return error_id
+
+
+def show_error(exc: BaseException) -> None:
+    """Render ``exc`` for a person: a domain error's sentence (and every field problem it carries); anything else
+    a short apology with an error id that also appears in the JSON log."""
+    if isinstance(exc, InventoryError):
+        st.error(str(exc))
+        if isinstance(exc, ValidationError) and len(exc.errors) > 1:
+            lines = []
+            for err in exc.errors:
+                where = f"line {err.line}, " if err.line is not None else ""
+                lines.append(f"- {where}{err.field}: {err.message}")
+            st.markdown("\n".join(lines))
+        return
+    st.error(f"Sorry, something went wrong and nothing was changed. Error id: {error_id_for(exc)}.")
+
+
+def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any | None:
+    """Run one core call; on any exception render it with ``show_error`` and return ``None``.
+    (Streamlit's own ``st.stop``/``st.rerun`` are ``BaseException``s and pass through untouched.)"""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        show_error(exc)
+        return None
+
+
+def store_selector(actor: Actor, *, key: str, label: str = "Store", include_all: bool = False) -> str | None:
+    """A selectbox of the store codes ``actor`` may use; returns the chosen code, or ``None`` for "All stores".
+    Stops the page with a notice when the actor has no store at all."""
+    codes = [s["code"] for s in list_stores(get_db(), actor)]
+    if not codes:
+        st.info("No store is available to you yet. Ask the owner to add a store or assign you to one.")
+        st.stop()
+    options = ([ALL_STORES] if include_all else []) + codes
+    choice = st.selectbox(label, options, key=key)
+    return None if choice == ALL_STORES else choice
+
+
+def op_id(form_key: str) -> str:
+    """The ``client_op_id`` of the current instance of form ``form_key`` (stable across reruns until rotated)."""
+    key = _OP_PREFIX + form_key
+    if key not in st.session_state:
+        st.session_state[key] = uuid.uuid4().hex
+    return str(st.session_state[key])
+
+
+def new_op_id(form_key: str) -> None:
+    """Rotate the form's ``client_op_id`` after a successful submit, so the next submit is a new operation."""
+    st.session_state[_OP_PREFIX + form_key] = uuid.uuid4().hex
+
+
+def clear_caches() -> None:
+    """Clear every ``st.cache_data`` after a write, so the next read shows it."""
+    st.cache_data.clear()
+
+
+def renew_session() -> None:
+    """Keep this browser signed in after its user changed their own password (which ended every earlier
+    session): the session starts again now, and ``app.py`` issues a fresh login cookie on the next run."""
+    st.session_state[SIGNED_IN_AT_KEY] = datetime.now(UTC)
+    st.session_state[COOKIE_ACTION_KEY] = "set"
