@@ -125,15 +125,17 @@ class Database:
 
     def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
         self.target = resolve_target(target)
-        if self.target != ":memory:":
-            Path(self.target).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if self.target != ":memory:":
+                Path(self.target).parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(self.target)
         except duckdb.Error as exc:
             translated = _translate(exc)
             if translated is exc:
                 raise StoreBusy(f"Cannot open the database {self.target}: {exc}") from exc
             raise translated from exc
+        except OSError as exc:  # the folder cannot be created: a sentence, not a traceback
+            raise StoreBusy(f"Cannot open the database {self.target}: {exc.strerror or exc}.") from exc
         self._lock = threading.Lock()
         self.closed = False
 
