@@ -1,0 +1,335 @@
+"""What a spreadsheet's cells mean: header aliases and the row checks that need no database, vectorised.
+
+``map_headers`` matches headers case-insensitively after trimming, against the alias table below (the first
+alias listed wins when a file has two columns meaning the same field; the other is ignored with a warning).
+``clean_rows`` turns the text grid into typed columns with pandas string operations (no per-row Python loop)
+and returns every problem found as ``(line, column header, message)``; a row with a problem is marked ``bad``.
+
+Rules (the same limits as ``core.validate``): sku 1-64 characters after trimming, name 1-100, category 1-50,
+vendor 1-100; unit_price a number >= 0 (at most 9,999,999,999.99); quantity and reorder_level whole numbers
+>= 0; active yes/no. Numbers may carry thousands separators (``1,234.50``) and, in semicolon files or where the
+file shows it (``2,75``, ``1.234,50``), a decimal comma. A blank cell is "not given" (``NA``). A leading ``'``
+that an export added to neutralise a formula (``'=x``) is removed. A SKU twice in the file (per store, when the
+file has a store column) is an error on each of its lines; lines of one SKU must agree on product fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from core.spreadsheet_read import Sheet, normalise_header
+from core.validate import CATEGORY_MAX, NAME_MAX, PRICE_MAX, QTY_MAX, SKU_MAX
+
+FIELDS = ("sku", "name", "category", "unit_price", "reorder_level", "vendor", "active", "quantity", "store")
+PRODUCT_FIELDS = ("name", "category", "unit_price", "reorder_level", "vendor", "active")
+LABELS = {
+    "sku": "SKU",
+    "name": "Name",
+    "category": "Category",
+    "unit_price": "Unit price",
+    "reorder_level": "Reorder level",
+    "vendor": "Vendor",
+    "active": "Active",
+    "quantity": "Quantity",
+    "store": "Store",
+}
+ALIASES: dict[str, tuple[str, ...]] = {
+    "sku": (
+        "sku", "sku code", "sku id", "product sku", "item sku", "item code", "product code", "code", "article",
+        "article code", "article number", "article no", "item no", "item number", "part number", "part no",
+        "barcode", "ean", "upc",
+    ),
+    "name": (
+        "name", "product name", "item name", "product", "item", "description", "item description",
+        "product description", "title",
+    ),
+    "category": (
+        "category", "category name", "product category", "item category", "group", "product group", "item group",
+        "department", "dept", "section",
+    ),
+    "unit_price": (
+        "unit price", "price", "selling price", "sale price", "sales price", "price per unit", "retail price",
+        "rate", "mrp",
+    ),
+    "reorder_level": (
+        "reorder level", "reorder", "reorder point", "min stock", "minimum stock", "min qty", "minimum quantity",
+        "min level", "min", "low stock level", "par level", "safety stock",
+    ),
+    "quantity": (
+        "quantity", "qty", "stock", "on hand", "qty on hand", "quantity on hand", "stock on hand", "soh",
+        "count", "counted", "counted qty", "stock qty", "closing stock", "in stock", "available", "balance",
+        "units",
+    ),
+    "vendor": ("vendor", "supplier", "vendor name", "supplier name", "distributor"),
+    "store": ("store", "store code", "branch", "branch code", "shop", "shop code", "outlet", "location"),
+    "active": ("active", "is active", "enabled", "status"),
+}  # fmt: skip
+_ALIAS_RANK = {alias: (name, rank) for name, aliases in ALIASES.items() for rank, alias in enumerate(aliases)}
+TRUE_WORDS = ("true", "yes", "y", "1", "active", "enabled", "t")
+FALSE_WORDS = ("false", "no", "n", "0", "inactive", "disabled", "f")
+
+_FORMULA_GUARD = r"^'([=+\-@\t\r])"
+_DOT_NUMBER = r"-?(\d+|\d{1,3}(,\d{3})+)(\.\d*)?|-?\.\d+|-?\d+(\.\d+)?[eE][+-]?\d+"
+_COMMA_GROUPED = r"-?\d{1,3}(\.\d{3})+(,\d*)?"
+_COMMA_NUMBER = r"-?\d+(,\d*)?|-?,\d+|-?\d+\.\d+"
+
+
+def is_sku_header(normalised: str) -> bool:
+    return _ALIAS_RANK.get(normalised, ("", 0))[0] == "sku"
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+@dataclass
+class Mapping:
+    """field -> column index and the file's header for it; warnings for ignored columns."""
+
+    columns: dict[str, int] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name, name)
+
+
+def map_headers(sheet: Sheet) -> Mapping:
+    """Match the sheet's headers to fields. Unknown and duplicate columns are ignored with a warning."""
+    mapping = Mapping()
+    ranks: dict[str, int] = {}
+    for index, header in enumerate(sheet.headers):
+        key = normalise_header(header)
+        if not key:
+            if index in sheet.frame.columns and (sheet.frame[index].str.strip() != "").any():
+                mapping.warnings.append(f"Column {column_letter(index)} has no header and was ignored.")
+            continue
+        if key not in _ALIAS_RANK:
+            mapping.warnings.append(f"Column '{header}' is not a known column and was ignored.")
+            continue
+        name, rank = _ALIAS_RANK[key]
+        if name in mapping.columns:
+            kept, dropped = (header, mapping.headers[name]) if rank < ranks[name] else (mapping.headers[name], header)
+            mapping.warnings.append(
+                f"Column '{dropped}' was ignored: column '{kept}' already gives the {LABELS[name].lower()}."
+            )
+            if rank >= ranks[name]:
+                continue
+        mapping.columns[name], mapping.headers[name], ranks[name] = index, header.strip(), rank
+    return mapping
+
+
+class ProblemList:
+    """Collects (line, column, message) rows; ``bad`` marks every row with a problem."""
+
+    def __init__(self, lines: pd.Series) -> None:
+        self.lines = lines
+        self.parts: list[pd.DataFrame] = []
+        self.bad = pd.Series(False, index=lines.index)
+
+    def add(self, mask: pd.Series, column: str | pd.Series | None, message: pd.Series | str) -> None:
+        """Record ``message`` (text, or one per row) in ``column`` (a header, or one per row) for rows in ``mask``."""
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        msg = message[mask] if isinstance(message, pd.Series) else pd.Series(message, index=mask[mask].index)
+        col = column[mask].astype(object).to_numpy() if isinstance(column, pd.Series) else column
+        self.parts.append(
+            pd.DataFrame({"line": self.lines[mask], "column": col, "message": msg.astype(object).to_numpy()})
+        )
+        self.bad |= mask
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return empty_problems()
+        return pd.concat(self.parts, ignore_index=True)
+
+
+def empty_problems() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"line": pd.Series(dtype="int64"), "column": pd.Series(dtype=object), "message": pd.Series(dtype=object)}
+    )
+
+
+def _text(raw: pd.Series) -> pd.Series:
+    """Trimmed text with an export's formula guard removed; blank -> NA."""
+    text = raw.str.strip().str.replace(_FORMULA_GUARD, r"\1", regex=True)
+    return text.where(text != "")
+
+
+def decimal_comma(values: list[pd.Series], delimiter: str | None) -> bool:
+    """Whether the file writes decimals with a comma: told by the numbers themselves, else by a ``;`` delimiter."""
+    if not values:
+        return delimiter == ";"
+    joined = pd.concat(values, ignore_index=True).dropna()
+    joined = joined[joined.str.contains(r"\d", regex=True)]
+    if joined.str.contains(r"\d,\d{3}\.\d", regex=True).any():
+        return False
+    if joined.str.contains(r"\d\.\d{3},\d", regex=True).any():
+        return True
+    if joined.str.fullmatch(r"-?\d+,(\d{1,2}|\d{4,})", case=True).any():
+        return True
+    return delimiter == ";"
+
+
+def _number_text(raw: pd.Series) -> pd.Series:
+    """Numbers with spaces, currency signs and accountancy brackets taken off; ``(3)`` becomes ``-3``."""
+    text = raw.str.replace(r"[\s\u00a0\u202f']", "", regex=True)
+    text = text.str.replace(r"^(₹|Rs\.?|INR|\$|€|£|¥)", "", regex=True)
+    text = text.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
+    text = text.str.replace(r"^(.*\d)-$", r"-\1", regex=True)
+    return text.where(text != "")
+
+
+def parse_numbers(raw: pd.Series, comma: bool) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``(canonical text with a dot, float value, invalid mask)``; blank cells are NA and not invalid."""
+    text = _number_text(raw)
+    given = text.notna()
+    if comma:
+        grouped = text.str.fullmatch(_COMMA_GROUPED).fillna(False).astype(bool)
+        plain = text.str.fullmatch(_COMMA_NUMBER).fillna(False).astype(bool)
+        canon = text.where(~grouped, text.str.replace(".", "", regex=False))
+        canon = canon.str.replace(",", ".", regex=False)
+        valid = grouped | plain
+    else:
+        valid = text.str.fullmatch(_DOT_NUMBER).fillna(False).astype(bool)
+        canon = text.str.replace(",", "", regex=False)
+    canon = canon.where(valid & given)
+    value = pd.to_numeric(canon, errors="coerce")
+    invalid = given & (~valid | value.isna())
+    return canon, value, invalid
+
+
+@dataclass
+class CleanRows:
+    """Typed rows (one per data row, in file order) and every problem found without the database."""
+
+    rows: pd.DataFrame
+    problems: pd.DataFrame
+    has_quantity: bool
+    has_store: bool
+
+
+def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
+    """Type and check every cell. Columns of ``rows``: line, sku, name, category, unit_price (text with two
+    decimals' worth of digits, cast to DECIMAL by the database), reorder_level, quantity (Int64), vendor,
+    active (boolean), store (text), bad (bool)."""
+    frame = sheet.frame
+    n = len(frame)
+    lines = frame["line"].astype("int64")
+    problems = ProblemList(lines)
+    empty = pd.Series(pd.NA, index=frame.index, dtype="str")
+
+    def col(name: str) -> pd.Series:
+        return frame[mapping.columns[name]].astype("str") if name in mapping.columns else empty
+
+    rows = pd.DataFrame({"line": lines})
+    for name, limit in (("sku", SKU_MAX), ("name", NAME_MAX), ("category", CATEGORY_MAX), ("vendor", NAME_MAX)):
+        text = _text(col(name))
+        length = text.str.len()
+        too_long = length > limit
+        problems.add(
+            too_long,
+            mapping.header(name),
+            f"{LABELS[name]} must be at most {limit} characters (got " + length.astype("str") + ").",
+        )
+        rows[name] = text.where(~too_long)
+    problems.add(rows["sku"].isna() & ~(col("sku").str.strip().str.len() > SKU_MAX), mapping.header("sku"),
+                 "SKU is required.")  # fmt: skip
+
+    numeric = [n for n in ("unit_price", "reorder_level", "quantity") if n in mapping.columns]
+    comma = decimal_comma([_number_text(col(n)) for n in numeric], sheet.delimiter)
+    for name in ("unit_price", "reorder_level", "quantity"):
+        raw = col(name).str.strip()
+        canon, value, invalid = parse_numbers(col(name), comma)
+        header = mapping.header(name)
+        whole = name != "unit_price"
+        kind = "a whole number" if whole else "a number"
+        problems.add(invalid, header, f"{LABELS[name]} must be {kind} (got '" + raw + "').")
+        negative = ~invalid & (value < 0)
+        problems.add(negative, header, f"{LABELS[name]} cannot be negative (got " + raw + ").")
+        ok = ~invalid & ~negative & value.notna()
+        if whole:
+            fraction = ok & (value % 1 != 0)
+            problems.add(fraction, header, f"{LABELS[name]} must be a whole number (got " + raw + ").")
+            too_big = ok & ~fraction & (value > QTY_MAX)
+            problems.add(too_big, header, f"{LABELS[name]} is too large (got " + raw + ").")
+            good = ok & ~fraction & ~too_big
+            rows[name] = value.where(good).round().astype("Int64")
+        else:
+            too_big = ok & (value > float(PRICE_MAX))
+            problems.add(too_big, header, f"{LABELS[name]} is too large (got " + raw + ").")
+            good = ok & ~too_big
+            has_exponent = canon.str.contains("e", case=False, regex=False).fillna(False).astype(bool)
+            fixed = value.map(lambda v: f"{v:.6f}", na_action="ignore").astype("str")
+            rows[name] = canon.where(~has_exponent, fixed).where(good)
+
+    active_raw = col("active").str.strip().str.lower()
+    active_given = active_raw.notna() & (active_raw != "")
+    is_true, is_false = active_raw.isin(TRUE_WORDS), active_raw.isin(FALSE_WORDS)
+    problems.add(
+        active_given & ~is_true & ~is_false,
+        mapping.header("active"),
+        "Active must be yes or no (got '" + col("active").str.strip() + "').",
+    )
+    rows["active"] = pd.Series(pd.NA, index=frame.index, dtype="boolean").mask(is_true, True).mask(is_false, False)
+    rows["store"] = _text(col("store"))
+
+    has_store = "store" in mapping.columns
+    _duplicates(rows, problems, mapping, has_store)
+    if has_store:
+        _disagreements(rows, problems, mapping)
+    for line, message in sheet.bad_lines:
+        problems.add(lines == line, None, message)
+    rows["bad"] = problems.bad.to_numpy() if n else pd.Series(dtype=bool)
+    return CleanRows(rows, problems.frame(), "quantity" in mapping.columns, has_store)
+
+
+def _lines_of(keys: pd.Series, lines: pd.Series, mask: pd.Series) -> pd.Series:
+    """For each row in ``mask``: every line sharing its key, as text "2, 5"."""
+    listed = lines[mask].astype("str").groupby(keys[mask]).agg(", ".join)
+    return keys.map(listed)
+
+
+def _duplicates(rows: pd.DataFrame, problems: ProblemList, mapping: Mapping, has_store: bool) -> None:
+    sku = rows["sku"]
+    key = sku if not has_store else sku + "\x1f" + rows["store"].fillna("").str.upper()
+    present = sku.notna()
+    dup = present & key.duplicated(keep=False)
+    if not dup.any():
+        return
+    where = lines_text = _lines_of(key, rows["line"], dup)
+    if has_store:
+        store_text = rows["store"].fillna("(no store)")
+        where = " for store " + store_text + " appears more than once in the file (lines " + lines_text + ")."
+    else:
+        where = " appears more than once in the file (lines " + lines_text + ")."
+    problems.add(dup, mapping.header("sku"), "SKU " + sku.fillna("") + where)
+
+
+def _disagreements(rows: pd.DataFrame, problems: ProblemList, mapping: Mapping) -> None:
+    """Lines of one SKU (one per store) must not give different product values."""
+    sku = rows["sku"]
+    multi = sku.notna() & sku.duplicated(keep=False)
+    if not multi.any():
+        return
+    for name in PRODUCT_FIELDS:
+        if name not in mapping.columns:
+            continue
+        values = rows[name].astype("str") if name != "unit_price" else pd.to_numeric(rows[name]).astype("str")
+        distinct = values.where(multi).groupby(sku.where(multi)).transform("nunique")
+        clash = multi & values.notna() & (distinct > 1)
+        if clash.any():
+            lines_text = _lines_of(sku, rows["line"], clash)
+            problems.add(
+                clash,
+                mapping.header(name),
+                "SKU " + sku.fillna("") + f" has a different {LABELS[name].lower()} on lines " + lines_text + ".",
+            )

@@ -1,0 +1,299 @@
+"""Reading an uploaded spreadsheet into a grid of text cells, with the row numbers a spreadsheet shows.
+
+Owns everything about the file's form, nothing about its meaning: the file type is told by its content (not
+its name): XLSX/XLS/ODS through python-calamine (first sheet), anything else as delimited text. Text files are
+decoded from UTF-8 (with or without BOM), UTF-16/32 (BOM, or BOM-less UTF-16 told by its zero bytes), else
+Windows-1252, with Latin-1 for the five bytes Windows-1252 leaves undefined. The delimiter (comma, semicolon,
+tab, pipe, or an Excel ``sep=`` line) is the one that splits the first lines most consistently. The header is
+the first of the first 20 rows that names a SKU column (so title lines above a table are skipped), else the
+first non-blank row.
+
+Invariants: every cell is a ``str`` (blank = ``""``; whole XLSX numbers as ``"12"``, not ``"12.0"``); ``line``
+is the 1-based row number a spreadsheet shows (a quoted cell spanning several text lines is one row); wholly
+blank rows are dropped but never renumber the others. ``read_sheet`` raises ``FileProblem`` (a sentence for a
+person) for an empty or unreadable file and never anything else for bad content.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+import pandas as pd
+
+HEADER_SCAN_ROWS = 20
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+ZIP_MAGIC, OLE_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be read (empty, damaged, not a spreadsheet). ``str`` is for a person."""
+
+
+@dataclass
+class Sheet:
+    """A grid of text cells. ``frame`` has one column per header cell (named ``0..n-1``) plus ``line``."""
+
+    headers: list[str]
+    frame: pd.DataFrame
+    header_line: int
+    kind: str  # "csv" or "xlsx"
+    encoding: str | None = None
+    delimiter: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)  # (line, message): rows that cannot be used
+
+
+def _cp1252_or_latin1(err: UnicodeError) -> tuple[str, int]:
+    if not isinstance(err, UnicodeDecodeError):
+        raise err
+    return err.object[err.start : err.end].decode("latin-1"), err.end
+
+
+codecs.register_error("inventory_cp1252_latin1", _cp1252_or_latin1)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """``(text, encoding name)`` of a text file's bytes. Never fails: the last resort maps every byte."""
+    boms = (
+        (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+        (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+        (codecs.BOM_UTF8, "utf-8", "UTF-8 with BOM"),
+        (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+        (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+    )
+    for bom, codec, label in boms:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, errors="replace"), label
+    head = data[:4000]
+    if len(head) >= 4 and head.count(b"\x00") >= len(head) // 4:
+        # UTF-16 without a BOM: ASCII characters leave a zero byte on one side
+        odd_zeros = head[1::2].count(b"\x00")
+        codec = "utf-16-le" if odd_zeros >= head[0::2].count(b"\x00") else "utf-16-be"
+        return data.decode(codec, errors="replace"), "UTF-16"
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="inventory_cp1252_latin1"), "Windows-1252"
+
+
+def normalise_header(text: Any) -> str:
+    """Lower case, trimmed, ``_``/``-``/``.`` and runs of spaces as one space, a trailing ``(unit)`` dropped."""
+    value = str(text).replace("\ufeff", "").strip().strip("\"'").lower()
+    value = re.sub(r"\s*[\(\[][^\)\]]*[\)\]]\s*$", "", value)
+    value = re.sub(r"[\s_\-.]+", " ", value)
+    return value.strip(" :#*")
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _find_header(rows: list[list[str]], is_sku: Callable[[str], bool]) -> int | None:
+    """Index of the header row among the first rows: the first naming a SKU column, else the first non-blank."""
+    first_nonblank = None
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        if any(str(c).strip() for c in row):
+            if first_nonblank is None:
+                first_nonblank = i
+            if any(is_sku(normalise_header(c)) for c in row):
+                return i
+    return first_nonblank
+
+
+def _trim_headers(headers: list[str]) -> list[str]:
+    """Drop trailing blank header cells (a trailing delimiter); the data under them is checked separately."""
+    out = [str(h).strip() for h in headers]
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _grid_to_sheet(
+    rows: Iterable[list[str]], header_index: int, headers: list[str], kind: str, *, first_line: int
+) -> Sheet:
+    """Build a Sheet from rows after the header (python lists), flagging rows with cells past the header."""
+    width = len(headers)
+    columns: list[list[str]] = [[] for _ in range(width)]
+    lines: list[int] = []
+    bad: list[tuple[int, str]] = []
+    for offset, row in enumerate(rows):
+        line = first_line + offset
+        cells = row[:width]
+        extra = row[width:]
+        if any(str(c).strip() for c in extra):
+            bad.append(
+                (
+                    line,
+                    f"This row has {len(row)} cells but the header has {width}; a cell that contains the"
+                    " delimiter must be in quotes.",
+                )
+            )
+        if not any(str(c).strip() for c in row):
+            continue
+        if len(cells) < width:
+            cells = list(cells) + [""] * (width - len(cells))
+        for j in range(width):
+            columns[j].append(cells[j])
+        lines.append(line)
+    frame = pd.DataFrame({j: pd.Series(columns[j], dtype="str") for j in range(width)})
+    frame["line"] = pd.Series(lines, dtype="int64")
+    return Sheet(headers, frame, header_index + 1, kind, bad_lines=bad)
+
+
+# ---- XLSX / XLS / ODS -----------------------------------------------------------------------------------------
+
+
+def _read_workbook(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if not book.sheet_names:
+            raise FileProblem("The workbook has no sheets.")
+        grid = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except FileProblem:
+        raise
+    except Exception as exc:
+        raise FileProblem(f"The workbook could not be read ({type(exc).__name__}); is it a damaged file?") from exc
+    rows = [[_cell_text(c) for c in row] for row in grid]
+    header_index = _find_header(rows, is_sku)
+    if header_index is None:
+        raise FileProblem("The first sheet of the workbook is empty.")
+    headers = _trim_headers(rows[header_index])
+    sheet = _grid_to_sheet(rows[header_index + 1 :], header_index, headers, "xlsx", first_line=header_index + 2)
+    return sheet
+
+
+# ---- delimited text ---------------------------------------------------------------------------------------------
+
+
+def _head_records(text: str, delimiter: str, limit: int = HEADER_SCAN_ROWS) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text[:200_000]), delimiter=delimiter)
+    out: list[list[str]] = []
+    try:
+        for row in reader:
+            out.append(row)
+            if len(out) >= limit:
+                break
+    except csv.Error:
+        pass
+    return out
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that gives the most rows with the same number (> 1) of cells in the first lines."""
+    best, best_score = ",", (-1, -1, 0)
+    for rank, delim in enumerate(DELIMITERS):
+        counts = [len(r) for r in _head_records(text, delim) if any(c.strip() for c in r)]
+        multi = [n for n in counts if n > 1]
+        if not multi:
+            continue
+        mode = max(set(multi), key=lambda n: (multi.count(n), n))
+        score = (multi.count(mode), mode, -rank)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _physical_lines(records: list[list[str]], text: str, delimiter: str, count: int) -> int:
+    """How many text lines the first ``count`` records span (quoted cells may hold newlines)."""
+    if count == 0:
+        return 0
+    reader = csv.reader(io.StringIO(text[:400_000]), delimiter=delimiter)
+    for i, _ in enumerate(reader, start=1):
+        if i == count:
+            return reader.line_num
+    return count
+
+
+def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
+    text, encoding = decode(data)
+    if not text.strip().strip("\ufeff"):
+        raise FileProblem("The file is empty.")
+    if "\x00" in text:
+        raise FileProblem("The file is not a spreadsheet or text file that can be read (it contains binary data).")
+    skipped_lines = 0
+    first = text.split("\n", 1)[0].strip().strip('"')
+    explicit = re.fullmatch(r"(?i)sep=(.)", first)
+    if explicit:
+        delimiter = explicit.group(1)
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        skipped_lines = 1
+    else:
+        delimiter = sniff_delimiter(text)
+    head = _head_records(text, delimiter)
+    header_index = _find_header(head, is_sku)
+    if header_index is None:
+        raise FileProblem("The file is empty.")
+    headers = _trim_headers(head[header_index])
+    first_data_line = skipped_lines + header_index + 2
+    skip = _physical_lines(head, text, delimiter, header_index + 1)
+    width = len(headers)
+    sheet: Sheet | None = None
+    if width:
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                header=None,
+                names=list(range(width)),
+                skiprows=skip,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                engine="c",
+                quotechar='"',
+                doublequote=True,
+            )
+        except (pd.errors.ParserError, ValueError):
+            frame = None  # ragged rows or odd quoting: the careful reader below says which line
+        if frame is not None:
+            frame["line"] = pd.RangeIndex(first_data_line, first_data_line + len(frame)).to_numpy(dtype="int64")
+            blank = pd.Series(True, index=frame.index)
+            for j in range(width):
+                blank &= frame[j].str.strip() == ""
+            frame = frame[~blank].reset_index(drop=True)
+            sheet = Sheet(headers, frame, skipped_lines + header_index + 1, "csv")
+    if sheet is None:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        rows = list(reader)
+        sheet = _grid_to_sheet(rows[header_index + 1 :], header_index, headers, "csv", first_line=first_data_line)
+        sheet.header_line = skipped_lines + header_index + 1
+    sheet.encoding, sheet.delimiter = encoding, delimiter
+    if encoding == "Windows-1252":
+        sheet.warnings.append("The file is not UTF-8; it was read as Windows-1252 (Western European).")
+    return sheet
+
+
+def read_sheet(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
+    """Read a CSV/TSV/XLSX/XLS/ODS file's bytes. ``is_sku(normalised header)`` tells the header row.
+
+    Raises ``FileProblem`` for an empty, damaged or binary file.
+    """
+    if not data or not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise FileProblem("The file is empty.")
+    if data.startswith(ZIP_MAGIC) or data.startswith(OLE_MAGIC):
+        return _read_workbook(data, is_sku)
+    return _read_text(data, is_sku)
