@@ -160,6 +160,62 @@ def cmd_backup(db: Database, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_import(db: Database, args: argparse.Namespace) -> int:
+    from core.importer import ImportReport, import_file
+
+    try:
+        actor = _actor(db, args.as_email)
+    except InventoryError as exc:
+        if not args.json:
+            raise
+        refused = ImportReport(str(args.file), "", errors=[{"line": None, "column": None, "message": str(exc)}])
+        print(_json(refused.to_json()))
+        return EXIT_REFUSED
+    report = import_file(
+        db,
+        actor,
+        args.file,
+        store=args.store,
+        dry_run=args.dry_run,
+        skip_invalid=args.skip_invalid,
+    )
+    if args.json:
+        print(_json(report.to_json()))
+        return report.exit_code
+    if report.file_error:
+        print(f"error: {report.errors[0]['message']}", file=sys.stderr)
+        return report.exit_code
+    error_rows = report.error_rows
+    print(
+        f"{report.file_name}: {report.rows} rows: {report.created} created, {report.updated} updated,"
+        f" {report.unchanged} unchanged, {error_rows} with errors."
+    )
+    for err in report.errors:
+        print(f"line {err['line']}, {err['column'] or 'row'}: {err['message']}")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    if args.dry_run:
+        print("Dry run: nothing was written.")
+    elif report.applied:
+        skipped = f" ({error_rows} rows with errors were skipped)" if error_rows else ""
+        print(f"Applied{skipped}.")
+    else:
+        print("Nothing was written: fix the errors above, or use --skip-invalid to apply the valid rows.")
+    return report.exit_code
+
+
+def cmd_export(db: Database, args: argparse.Namespace) -> int:
+    from core.exporter import export_file
+
+    fmt = args.format or ("xlsx" if str(args.output).lower().endswith(".xlsx") else "csv")
+    try:
+        result = export_file(db, _actor(db, args.as_email), args.what, args.output, store=args.store, fmt=fmt)
+    except OSError as exc:
+        raise UsageError(f"Cannot write {args.output}: {exc.strerror or exc}.") from exc
+    print(f"Wrote {result['rows']} {args.what} rows to {result['path']}.")
+    return EXIT_OK
+
+
 # ---- parser -----------------------------------------------------------------------------------------------
 
 
@@ -222,6 +278,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _as(p)
     p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("import", help="import a CSV or XLSX file: catalog upserts by SKU and stock counts")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--store", metavar="CODE", help="store of the counts when the file has no store column")
+    p.add_argument("--dry-run", action="store_true", help="report what would happen and write nothing")
+    p.add_argument("--skip-invalid", action="store_true", help="apply the valid rows even if some have errors")
+    p.add_argument("--json", action="store_true")
+    _as(p)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export products, stock or movements as CSV or XLSX")
+    p.add_argument("what", choices=["products", "stock", "movements"])
+    p.add_argument("--store", metavar="CODE")
+    p.add_argument("--format", choices=["csv", "xlsx"], help="default: from the output file name, else csv")
+    p.add_argument("--output", required=True, metavar="FILE")
+    _as(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("kpis", help="key figures")
     p.add_argument("--store", metavar="CODE")
