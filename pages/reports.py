@@ -1,0 +1,182 @@
+"""Reports: the movements ledger filtered by stores, product, kinds and dates, with totals, a chart and export;
+and one product across every store.
+
+Totals and the chart are computed by ``core.reports`` over every matching movement; only the newest rows are sent
+to the browser. Exports are built when the button is pressed (``st.download_button`` with a callable), holding
+every matching row. Staff see and export their own stores only (core enforces it).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from core.catalog import list_stores
+from core.permissions import Actor
+from core.reports import export_movements, movement_report, product_across_stores
+from core.schema import MOVEMENT_KINDS
+from pages import ui
+
+KIND_LABELS = {
+    "stock_in": "Stock in",
+    "sale": "Sale",
+    "removal": "Removal",
+    "adjustment": "Adjustment (count)",
+    "transfer_out": "Transfer out",
+    "transfer_in": "Transfer in",
+    "order": "Order",
+    "order_cancel": "Order cancelled",
+}
+MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _filters(actor: Actor) -> dict[str, Any]:
+    codes = [s["code"] for s in list_stores(ui.get_db(), actor)]
+    top = st.columns([2, 2, 3])
+    stores = top[0].multiselect("Stores", codes, key="rep_stores", placeholder="All your stores")
+    product = top[1].text_input("Product (SKU or name)", key="rep_product", placeholder="Any product")
+    kinds = top[2].multiselect(
+        "Kinds", MOVEMENT_KINDS, format_func=KIND_LABELS.get, key="rep_kinds", placeholder="Every kind"
+    )
+    today = date.today()
+    picked = st.date_input("Dates", (today - timedelta(days=29), today), key="rep_dates", max_value=today)
+    if isinstance(picked, tuple | list):  # a range; one date while the second is being picked
+        start = picked[0] if picked else None
+        end = picked[1] if len(picked) > 1 else start
+    else:
+        start = end = picked
+    return {
+        "stores": stores or None,
+        "product": product.strip() or None,
+        "kinds": kinds or None,
+        "start": start,
+        "end": end,
+    }
+
+
+def _movements(actor: Actor) -> None:
+    filters = _filters(actor)
+    db = ui.get_db()
+    report = ui.call(movement_report, db, actor, **filters)
+    if report is None:
+        return
+    overall = report["overall"]
+    cols = st.columns(4)
+    cols[0].metric("Movements", f"{overall['count']:,}")
+    cols[1].metric("Units in", f"{overall['units_in']:,}")
+    cols[2].metric("Units out", f"{overall['units_out']:,}")
+    cols[3].metric("Net change", f"{overall['net']:+,}")
+    if not report["total_rows"]:
+        st.info("No movements match these filters.")
+        return
+    totals = pd.DataFrame(report["totals"])
+    totals["kind"] = totals["kind"].map(KIND_LABELS)
+    st.dataframe(
+        totals,
+        hide_index=True,
+        column_config={"kind": "Kind", "count": "Movements", "units": "Units moved", "net": "Net change"},
+        key="rep_totals",
+    )
+    daily = pd.DataFrame(report["daily"])
+    daily["kind"] = daily["kind"].map(KIND_LABELS)
+    fig = px.bar(
+        daily,
+        x="day",
+        y="units",
+        color="kind",
+        title="Units moved per day",
+        labels={"day": "Day", "units": "Units", "kind": "Kind"},
+    )
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=320)
+    st.plotly_chart(fig, width="stretch")
+    rows = pd.DataFrame(report["rows"]).drop(columns=["id"])
+    rows["kind"] = rows["kind"].map(KIND_LABELS)
+    st.dataframe(
+        rows,
+        hide_index=True,
+        key="rep_rows",
+        column_config={
+            "created_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
+            "store": "Store",
+            "sku": "SKU",
+            "name": "Name",
+            "kind": "Kind",
+            "delta": st.column_config.NumberColumn("Change", format="%+d"),
+            "quantity_after": "On hand after",
+            "reason": "Reason",
+            "actor": "By",
+        },
+    )
+    if report["total_rows"] > report["shown"]:
+        st.caption(
+            f"The newest {report['shown']:,} of {report['total_rows']:,} movements; totals, chart and "
+            "exports cover them all."
+        )
+    left, right, _ = st.columns([1, 1, 3])
+    for col, fmt in ((left, "csv"), (right, "xlsx")):
+        col.download_button(
+            f"Export {fmt.upper()}",
+            data=lambda fmt=fmt: export_movements(db, actor, fmt, **filters),
+            file_name=f"movements.{fmt}",
+            mime=MIME[fmt],
+            on_click="ignore",
+            key=f"rep_export_{fmt}",
+        )
+
+
+def _one_product(actor: Actor) -> None:
+    sku = st.text_input("SKU", key="rep_sku", placeholder="e.g. RICE-5KG").strip()
+    if not sku:
+        st.info("Enter a SKU to see its quantity, value and last movement in every store.")
+        return
+    result = ui.call(product_across_stores, ui.get_db(), actor, sku)
+    if result is None:
+        return
+    product, totals = result["product"], result["totals"]
+    st.markdown(
+        f"**{product['sku']}** — {product['name']} · {product['category']} · unit price "
+        f"{float(product['unit_price']):,.2f} · reorder level {product['reorder_level']}"
+        + ("" if product["active"] else " · *deactivated*")
+    )
+    cols = st.columns(3)
+    cols[0].metric("Stores holding it", f"{totals['stores']:,}")
+    cols[1].metric("Units on hand", f"{totals['quantity']:,}")
+    cols[2].metric("Stock value", f"{float(totals['stock_value']):,.2f}")
+    if not result["stores"]:
+        st.info("No store you can see has held this product yet.")
+        return
+    frame = pd.DataFrame(result["stores"]).drop(columns=["store_active"])
+    frame["stock_value"] = frame["stock_value"].astype(float)
+    frame["last_kind"] = frame["last_kind"].map(KIND_LABELS)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        key="rep_product_rows",
+        column_config={
+            "store": "Store",
+            "store_name": "Store name",
+            "quantity": "On hand",
+            "stock_value": st.column_config.NumberColumn("Stock value", format="%.2f"),
+            "status": "Status",
+            "last_movement_at": st.column_config.DatetimeColumn("Last movement", format="YYYY-MM-DD HH:mm"),
+            "last_kind": "Last kind",
+            "last_delta": st.column_config.NumberColumn("Last change", format="%+d"),
+        },
+    )
+
+
+def main() -> None:
+    actor = ui.current_actor()
+    st.title("Reports")
+    movements, one = st.tabs(["Movements", "One product across stores"])
+    with movements:
+        _movements(actor)
+    with one:
+        _one_product(actor)
+
+
+main()
