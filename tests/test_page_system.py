@@ -1,0 +1,81 @@
+"""The System page (AppTest): health, size, row counts, latency, full check and backup on demand; owner only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core.permissions import SYSTEM
+from core.stock import record_sale
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "system.py")
+
+
+@pytest.fixture
+def app_db(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Pages open the test database (env INVENTORY_DB); Streamlit's caches start and end empty."""
+    monkeypatch.setenv("INVENTORY_DB", str(db_path))
+    monkeypatch.delenv("INVENTORY_BACKUP_DIR", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield db_path
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def open_page(actor) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    if actor is not None:
+        at.session_state["actor"] = actor
+    return at.run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_system_page__health_counts_and_latency(shop, owner, app_db):
+    record_sale(shop, SYSTEM, "S1", [("MILK-1L", 1)])
+    at = open_page(owner)
+    assert not at.exception
+    assert metrics(at)["Database"] == "Healthy"
+    tables = at.dataframe[0].value
+    counts = dict(zip(tables["table"], tables["rows"], strict=True))
+    assert counts["movements"] == 4 and counts["products"] == 3
+    latency = at.dataframe[1].value
+    assert "stock.sale" in set(latency["action"])
+
+
+def test_system_page__full_check_runs_on_demand(shop, owner, app_db):
+    at = open_page(owner)
+    assert not at.success
+    at.button(key="sys_check").click().run()
+    assert not at.exception
+    assert any("Every invariant holds" in s.value for s in at.success)
+
+
+def test_system_page__backup_now_writes_a_file(shop, owner, app_db):
+    at = open_page(owner)
+    at.button(key="sys_backup").click().run()
+    assert not at.exception
+    message = next(s.value for s in at.success if "Backup written" in s.value)
+    backups = list((app_db.parent / "backups").glob("inventory-*.duckdb"))
+    assert len(backups) == 1 and str(backups[0]) in message
+
+
+def test_system_page__staff_is_refused_by_the_page(shop, staff, app_db):
+    at = open_page(staff)
+    assert not at.exception
+    assert any("Only the owner can use the system tools" in e.value for e in at.error)
+    assert not at.metric and not at.button
+
+
+def test_system_page__signed_out_is_asked_to_sign_in(shop, app_db):
+    at = open_page(None)
+    assert not at.exception
+    assert not at.metric
