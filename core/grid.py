@@ -423,3 +423,47 @@ def take_theirs(edits: list[RowEdit], error: ConflictError) -> list[RowEdit]:
         if changes:
             kept.append(replace(e, changes=changes))
     return kept
+
+
+def rebase_rows(rows: list[dict[str, Any]], error: ConflictError) -> list[dict[str, Any]]:
+    """The loaded grid rows with each stale row's current values and versions (positions unchanged): the grid
+    for "edit again", where the user's edits stay on top of what is stored now."""
+    fresh = {(c.entity, c.current.get("sku")): c.current for c in error.conflicts}
+    out = []
+    for row in rows:
+        row = dict(row)
+        product = fresh.get(("product", row["sku"]))
+        if product is not None:
+            row.update({k: product[k] for k in PRODUCT_FIELDS if k in product})
+            row["product_version"] = int(product["version"])
+        stock = fresh.get(("stock", row["sku"]))
+        if stock is not None:
+            row["quantity"], row["stock_version"] = int(stock["quantity"]), int(stock["version"])
+        out.append(row)
+    return out
+
+
+def edits_from_positions(rows: list[dict[str, Any]], edited_rows: dict[Any, dict[str, Any]]) -> list[RowEdit]:
+    """The grid widget's diff (``{position: {column: value}}`` over ``rows``, the page as loaded) as RowEdits
+    carrying the versions loaded with each row. Every column sent is kept, locked ones included, so that
+    ``save_grid`` can refuse them. Raises ``ValidationError`` for a position outside the page."""
+    edits, errors = [], []
+    for position, changes in edited_rows.items():
+        try:
+            index = int(position)
+        except (TypeError, ValueError):
+            index = -1
+        if not 0 <= index < len(rows):
+            errors.append(FieldError("row", f"Row {position} is not on this page; reload the grid."))
+            continue
+        row = rows[index]
+        edits.append(RowEdit(row["sku"], row["product_version"], row["stock_version"], dict(changes or {})))
+    if errors:
+        raise ValidationError(errors=errors)
+    return [e for e in edits if e.changes]
+
+
+def product_options(db: Database) -> list[dict[str, Any]]:
+    """Every active product's SKU and name, by name: the choices of the stock and order forms."""
+    with db.reader() as tx:
+        return tx.dicts("SELECT sku, name FROM products WHERE active ORDER BY lower(name), sku")

@@ -412,3 +412,29 @@ def test_take_theirs__drops_only_the_stale_parts_and_saves_the_rest(shop, owner,
     assert get_stock(shop, owner, "S1", "RICE-5KG")["quantity"] == 25  # mine: that part did not conflict
     assert get_stock(shop, owner, "S1", "SOAP-100")["quantity"] == 9
     assert check(shop)["ok"]
+
+
+def test_rebase_rows__stale_rows_take_current_values_and_versions(shop, owner, staff):
+    rows = inventory_page(shop, owner, "S1")["rows"]  # as loaded, before the others' changes
+    _, err = _conflicted(shop, owner, staff)
+    rebased = grid.rebase_rows(rows, err)
+    by_sku = {r["sku"]: r for r in rebased}
+    assert [r["sku"] for r in rebased] == [r["sku"] for r in rows]  # positions unchanged
+    assert by_sku["RICE-5KG"]["unit_price"] == Decimal("470.00") and by_sku["RICE-5KG"]["product_version"] == 2
+    assert by_sku["MILK-1L"]["quantity"] == 80 and by_sku["MILK-1L"]["stock_version"] == 3
+    assert by_sku["SOAP-100"] == next(r for r in rows if r["sku"] == "SOAP-100")
+
+
+def test_edits_from_positions__maps_positions_to_loaded_rows_and_versions(shop, owner):
+    rows = inventory_page(shop, owner, "S1")["rows"]  # RICE-5KG, SOAP-100, MILK-1L
+    edits = grid.edits_from_positions(rows, {2: {"quantity": 5}, "0": {"unit_price": 1.5}, 1: {}})
+    assert edits == [RowEdit("MILK-1L", 1, 2, {"quantity": 5}), RowEdit("RICE-5KG", 1, 2, {"unit_price": 1.5})]
+    with pytest.raises(ValidationError, match="not on this page"):
+        grid.edits_from_positions(rows, {3: {"quantity": 1}})
+    with pytest.raises(ValidationError):
+        grid.edits_from_positions(rows, {"x": {"quantity": 1}})
+
+
+def test_product_options__active_products_by_name(shop, owner):
+    deactivate_product(shop, owner, "SOAP-100")
+    assert [p["sku"] for p in grid.product_options(shop)] == ["RICE-5KG", "MILK-1L"]
