@@ -286,10 +286,14 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
     _duplicates(rows, problems, mapping, has_store)
     if has_store:
         _disagreements(rows, problems, mapping)
-    for line, message in sheet.bad_lines:
-        problems.add(lines == line, None, message)
+    found = problems.frame()
+    if sheet.bad_lines:
+        # a row with cells past the header is misaligned: its other "problems" would only be noise
+        ragged = pd.DataFrame(sheet.bad_lines, columns=["line", "message"]).assign(column=None)
+        found = pd.concat([found[~found["line"].isin(ragged["line"])], ragged], ignore_index=True)
+        problems.bad |= lines.isin(ragged["line"])
     rows["bad"] = problems.bad.to_numpy() if n else pd.Series(dtype=bool)
-    return CleanRows(rows, problems.frame(), "quantity" in mapping.columns, has_store)
+    return CleanRows(rows, found.sort_values("line", kind="stable"), "quantity" in mapping.columns, has_store)
 
 
 def _lines_of(keys: pd.Series, lines: pd.Series, mask: pd.Series) -> pd.Series:

@@ -21,6 +21,7 @@ import csv
 import io
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -122,11 +123,8 @@ def _find_header(rows: list[list[str]], is_sku: Callable[[str], bool]) -> int | 
 
 
 def _trim_headers(headers: list[str]) -> list[str]:
-    """Drop trailing blank header cells (a trailing delimiter); the data under them is checked separately."""
-    out = [str(h).strip() for h in headers]
-    while out and not out[-1]:
-        out.pop()
-    return out
+    """Header cells trimmed; blank ones are kept (their column is ignored, with a warning if it holds data)."""
+    return [str(h).strip() for h in headers]
 
 
 def _grid_to_sheet(
@@ -253,21 +251,24 @@ def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
     sheet: Sheet | None = None
     if width:
         try:
-            frame = pd.read_csv(
-                io.StringIO(text),
-                sep=delimiter,
-                header=None,
-                names=list(range(width)),
-                skiprows=skip,
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=False,
-                engine="c",
-                quotechar='"',
-                doublequote=True,
-            )
-        except (pd.errors.ParserError, ValueError):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(
+                    io.StringIO(text),
+                    sep=delimiter,
+                    header=None,
+                    names=list(range(width)),
+                    skiprows=skip,
+                    dtype=str,
+                    keep_default_na=False,
+                    na_filter=False,
+                    skip_blank_lines=False,
+                    engine="c",
+                    quotechar='"',
+                    doublequote=True,
+                    index_col=False,
+                )
+        except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError):
             frame = None  # ragged rows or odd quoting: the careful reader below says which line
         if frame is not None:
             frame["line"] = pd.RangeIndex(first_data_line, first_data_line + len(frame)).to_numpy(dtype="int64")
