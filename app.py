@@ -184,7 +184,8 @@ def sign_in() -> None:
     from pages import ui
 
     st.title("Inventory Lite")
-    flash = st.session_state.pop("_flash", None)
+    # A notice stays until the next submit: the cookie component's first answer reruns the script once.
+    flash = st.session_state.get("_flash")
     if flash:
         st.info(flash)
     with st.form("sign_in", clear_on_submit=True):
@@ -194,6 +195,7 @@ def sign_in() -> None:
         submitted = st.form_submit_button("Sign in", type="primary")
     if not submitted:
         return
+    st.session_state.pop("_flash", None)
     try:
         actor = users.authenticate(ui.get_db(), email, password)
     except AuthError as exc:

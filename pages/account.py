@@ -17,7 +17,7 @@ db = ui.get_db()
 st.title("Account")
 st.write(f"**{actor.name}** · {actor.email} · {actor.role}")
 
-flash = st.session_state.pop("_account_flash", None)
+flash = st.session_state.get("_account_flash")
 if flash:
     st.success(flash)
 
@@ -33,6 +33,7 @@ with st.form("change_password", clear_on_submit=True):
     submitted = st.form_submit_button("Change password", type="primary")
 
 if submitted:
+    st.session_state.pop("_account_flash", None)
     if new != repeat:
         st.error("The two new passwords are not the same.")
     else:

@@ -1,0 +1,318 @@
+"""The real-browser harness: Playwright (sync API) driving Debian Chromium against ``streamlit run app.py``.
+
+Every test here is marked ``browser`` (added automatically for files in this folder; mark them anyway).
+
+Fixtures
+--------
+``app_server_factory``
+    ``start(seed=seed_shop, *, env=None) -> AppServer``. Creates a temporary DuckDB file, runs ``seed(db)``
+    through core on it (DuckDB allows one process per file, so seeding happens BEFORE the server starts and the
+    file is closed again), then starts ``streamlit run app.py --server.headless true --server.port <free>
+    --server.address 127.0.0.1`` in its own process group with env ``INVENTORY_DB`` pointing at the file, and
+    waits until ``/healthz`` answers 200. Pass ``seed=None`` for an empty database (first run: setup page).
+    Every server started is stopped after the test (SIGTERM to the process group, then SIGKILL).
+    ``AppServer`` has ``url``, ``db_path``, ``log_path``, ``started_seconds`` (spawn to healthy) and ``log()``.
+``app_server``
+    ``app_server_factory()`` with ``seed_shop``: stores S1 "Main Street" and S2 "Market Road"; the owner
+    ``OWNER_EMAIL`` and staff ``STAFF_EMAIL`` (store S1 only), both with password ``PASSWORD``; products
+    RICE-5KG (30 in S1), MILK-1L (100 in S1), SOAP-100 (8 in S1). Constants come from ``tests/conftest.py``.
+``browser`` (session scope)
+    Chromium from ``/usr/bin/chromium`` launched with the flags of STACK_NOTES. Without Chromium or Playwright
+    the browser tests are skipped with the reason shown; with env ``CI=true`` they fail instead.
+``page``
+    A fresh browser context (own cookies) and page per test, default timeout 20 s. For a second user at the
+    same time open another context: ``browser.new_context().new_page()``.
+
+Helpers
+-------
+``wait_idle(page)``: wait until the Streamlit script is not running
+(``[data-testid="stApp"][data-test-script-state="notRunning"]``). ``sign_in(page, email, password)``: fill the
+sign-in form, submit, and wait until the app is drawn for the signed-in user (the sidebar's "Sign out").
+``open_page(page, server, path)``: go to ``server.url + path`` and wait until idle. ``login_cookie(page, email)``
+and ``wait_for_login_cookie(page, email)``: the login cookie the browser holds (decoded ``username`` matched).
+
+Run: ``python -m pytest tests/browser -q`` (``-m browser`` selects them in a full run).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import open_db
+from core.db import Database
+from core.permissions import SYSTEM
+from core.sessions import COOKIE_PREFIX
+from tests.conftest import OWNER_EMAIL, PASSWORD, ROOT, STAFF_EMAIL
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+START_TIMEOUT = 60.0
+DEFAULT_TIMEOUT_MS = 20_000
+
+__all__ = [
+    "IDLE",
+    "OWNER_EMAIL",
+    "PASSWORD",
+    "STAFF_EMAIL",
+    "AppServer",
+    "open_page",
+    "seed_shop",
+    "sign_in",
+    "wait_idle",
+]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def _unavailable(reason: str) -> None:
+    """Skip with a visible reason locally; fail under CI, where the browser suite must run."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"browser tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(f"browser tests skipped: {reason}")
+
+
+# ---- seeding and the server ---------------------------------------------------------------------------------
+
+
+def seed_shop(db: Database) -> None:
+    """Two stores, an owner, a staff member of S1 only, three products with stock in S1 (all through core)."""
+    from core.catalog import add_store, create_product
+    from core.stock import stock_in
+    from core.users import add_user
+
+    add_store(db, SYSTEM, "S1", "Main Street")
+    add_store(db, SYSTEM, "S2", "Market Road")
+    add_user(db, SYSTEM, OWNER_EMAIL, PASSWORD, "owner", name="Olivia Owner")
+    add_user(db, SYSTEM, STAFF_EMAIL, PASSWORD, "staff", name="Sam Staff", stores=["S1"])
+    create_product(db, SYSTEM, "RICE-5KG", "Basmati Rice 5 kg", "Staples", "450.00", 5, vendor="Daawat")
+    create_product(db, SYSTEM, "MILK-1L", "Toned Milk 1 L", "Dairy", "56.00", 20, vendor="Amul")
+    create_product(db, SYSTEM, "SOAP-100", "Neem Soap 100 g", "Personal care", "35.50", 10)
+    stock_in(db, SYSTEM, "S1", "RICE-5KG", 30)
+    stock_in(db, SYSTEM, "S1", "MILK-1L", 100)
+    stock_in(db, SYSTEM, "S1", "SOAP-100", 8)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class AppServer:
+    """One running ``streamlit run app.py`` on a loopback port with its own database file."""
+
+    url: str
+    db_path: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    started_seconds: float = 0.0
+    _log_file: Any = field(default=None, repr=False)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.process.wait(timeout=10)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_server(
+    directory: Path, seed: Callable[[Database], None] | None = seed_shop, env: dict[str, str] | None = None
+) -> AppServer:
+    """Seed a new database in ``directory`` (through core, then closed), start the app on it, wait until healthy."""
+    directory.mkdir(parents=True, exist_ok=True)
+    db_path = directory / "inventory.duckdb"
+    db = open_db(str(db_path))
+    try:
+        if seed is not None:
+            seed(db)
+    finally:
+        db.close()
+    port = free_port()
+    log_path = directory / "server.log"
+    log_file = log_path.open("wb")
+    child_env = {**os.environ, "INVENTORY_DB": str(db_path), "INVENTORY_LOG_LEVEL": "INFO", **(env or {})}
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=child_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    server = AppServer(f"http://127.0.0.1:{port}", db_path, log_path, process, _log_file=log_file)
+    deadline = started + START_TIMEOUT
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            server.stop()
+            pytest.fail(f"streamlit exited with code {process.returncode}:\n{server.log()[-3000:]}", pytrace=False)
+        if _healthy(server.url):
+            server.started_seconds = time.perf_counter() - started
+            return server
+        time.sleep(0.1)
+    server.stop()
+    pytest.fail(f"streamlit did not become healthy in {START_TIMEOUT:.0f} s:\n{server.log()[-3000:]}", pytrace=False)
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture
+def app_server_factory(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
+    servers: list[AppServer] = []
+
+    def start(seed: Callable[[Database], None] | None = seed_shop, *, env: dict[str, str] | None = None) -> AppServer:
+        server = start_server(tmp_path / f"server{len(servers)}", seed, env)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def app_server(app_server_factory: Callable[..., AppServer]) -> AppServer:
+    return app_server_factory()
+
+
+# ---- the browser --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        _unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (pip install -r requirements-dev.txt)")
+    with sync_playwright() as p:
+        try:
+            launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Exception as exc:
+            _unavailable(f"Chromium did not start: {exc}")
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def wait_idle(page: Any, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Wait until Streamlit has finished running the script for this page."""
+    page.wait_for_selector(IDLE, timeout=timeout_ms)
+
+
+def open_page(page: Any, server: AppServer, path: str = "/") -> None:
+    page.goto(server.url + path)
+    wait_idle(page)
+
+
+def login_cookie(page: Any, email: str | None = None) -> dict[str, Any] | None:
+    """The browser's login cookie (for ``email`` when given), or ``None``."""
+    for cookie in page.context.cookies():
+        if not cookie["name"].startswith(COOKIE_PREFIX):
+            continue
+        try:
+            payload = cookie["value"].split(".")[1]
+            username = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["username"]
+        except (IndexError, ValueError, KeyError):
+            continue
+        if email is None or username == email.lower():
+            return cookie
+    return None
+
+
+def wait_for_login_cookie(page: Any, email: str, timeout_s: float = DEFAULT_TIMEOUT_MS / 1000) -> dict[str, Any]:
+    """Wait until the browser holds the login cookie of ``email`` (issued in the run after sign-in)."""
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        cookie = login_cookie(page, email)
+        if cookie is not None:
+            return cookie
+        page.wait_for_timeout(50)
+    raise AssertionError(f"no login cookie for {email} after {timeout_s:.0f} s")
+
+
+def sign_in(page: Any, email: str, password: str) -> None:
+    """Fill the sign-in form, submit it, and wait until the signed-in app is drawn and its login cookie is set
+    (so a following ``page.goto`` or reload stays signed in)."""
+    page.get_by_role("textbox", name="Email").fill(email)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+    wait_idle(page)
+    wait_for_login_cookie(page, email)
