@@ -1,0 +1,230 @@
+"""Import, writing: counts are SET through adjustments, versions, idempotency, all-or-nothing, dry run,
+staff limits with denied audit rows, the history row, and the ledger invariants afterwards."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.catalog import get_product
+from core.check import check
+from core.db import Database
+from core.importer import history, import_file
+from core.permissions import SYSTEM, Actor
+from core.stock import get_stock
+from tests.test_import_reading import seed
+
+
+@pytest.fixture
+def shop(db: Database) -> Database:
+    seed(db)
+    return db
+
+
+def imp(db: Database, data: bytes, actor: Actor = SYSTEM, **kwargs):
+    return import_file(db, actor, data, file_name=kwargs.pop("file_name", "sheet.csv"), **kwargs)
+
+
+def snapshot(db: Database) -> dict[str, list[tuple]]:
+    """Every table that an import may write, in a stable order."""
+    tables = {
+        "products": "SELECT sku, name, category, unit_price, reorder_level, vendor_id, active, version FROM products",
+        "stock": "SELECT store_id, product_id, quantity, version FROM stock",
+        "movements": "SELECT id, store_id, product_id, kind, delta, quantity_after FROM movements",
+        "vendors": "SELECT id, name FROM vendors",
+        "audit": "SELECT id, action, outcome FROM audit",
+        "imports": "SELECT id, applied FROM imports",
+    }
+    with db.reader() as tx:
+        return {name: sorted(tx.all(sql), key=str) for name, sql in tables.items()}
+
+
+def staff_actor(db: Database, *codes: str) -> Actor:
+    with db.reader() as tx:
+        ids = [tx.scalar("SELECT id FROM stores WHERE code = $1", [c]) for c in codes]
+    return Actor(email="staff@shop.test", role="staff", store_ids=frozenset(int(i) for i in ids))
+
+
+def test_quantity_sets_the_count_with_one_adjustment(shop: Database) -> None:
+    report = imp(shop, b"sku,quantity\nMILK-1L,90\nSOAP-100,8\n", store="S1")
+    assert (report.updated, report.unchanged) == (1, 1)
+    row = get_stock(shop, SYSTEM, "S1", "MILK-1L")
+    assert (row["quantity"], row["version"]) == (90, 3)  # stock_in made version 2
+    with shop.reader() as tx:
+        moves = tx.all(
+            "SELECT kind, delta, quantity_after, reason FROM movements m JOIN products p ON p.id = m.product_id"
+            " WHERE p.sku = 'MILK-1L' ORDER BY m.id"
+        )
+    assert moves[-1][:3] == ("adjustment", -10, 90)
+    assert moves[-1][3] == f"import #{report.import_id}: sheet.csv"
+    assert get_stock(shop, SYSTEM, "S1", "SOAP-100")["version"] == 2  # unchanged: untouched
+    assert check(shop)["ok"]
+
+
+def test_count_never_adds__importing_twice_keeps_the_count(shop: Database) -> None:
+    data = b"sku,quantity\nRICE-5KG,12\n"
+    imp(shop, data, store="S1")
+    imp(shop, data, store="S1")
+    assert get_stock(shop, SYSTEM, "S1", "RICE-5KG")["quantity"] == 12
+
+
+def test_count_for_a_store_without_stock_row_creates_it_at_version_2(shop: Database) -> None:
+    report = imp(shop, b"sku,quantity\nRICE-5KG,4\nMILK-1L,0\n", store="S2")
+    assert (report.updated, report.unchanged) == (1, 1)  # 0 where nothing is held changes nothing
+    row = get_stock(shop, SYSTEM, "S2", "RICE-5KG")
+    assert (row["quantity"], row["version"]) == (4, 2)
+    with shop.reader() as tx:
+        assert tx.scalar("SELECT count(*) FROM stock WHERE store_id = (SELECT id FROM stores WHERE code='S2')") == 1
+    assert check(shop)["ok"]
+
+
+def test_new_product_with_quantity__created_and_counted(shop: Database) -> None:
+    report = imp(shop, b"sku,name,category,unit_price,quantity\nJAM-1,Jam,Spreads,2.50,6\n", store="S1")
+    assert report.created == 1
+    assert get_stock(shop, SYSTEM, "S1", "JAM-1")["quantity"] == 6
+    assert get_product(shop, "JAM-1")["version"] == 1
+    assert check(shop)["ok"]
+
+
+def test_changed_product_bumps_version_by_exactly_one(shop: Database) -> None:
+    v = get_product(shop, "RICE-5KG")["version"]
+    imp(shop, b"sku,name,category,unit_price,reorder_level,vendor\nRICE-5KG,Rice 5kg,Grains,460,6,Kohinoor\n")
+    after = get_product(shop, "RICE-5KG")
+    assert after["version"] == v + 1
+    assert (after["name"], after["category"], str(after["unit_price"]), after["reorder_level"], after["vendor"]) == (
+        "Rice 5kg",
+        "Grains",
+        "460.00",
+        6,
+        "Kohinoor",
+    )
+    assert after["updated_by"] == "cli"
+
+
+def test_reimporting_the_same_file_changes_nothing(shop: Database) -> None:
+    data = (
+        b"sku,name,category,unit_price,quantity,vendor\n"
+        b"RICE-5KG,Rice 5kg,Grains,460,12,Daawat\nNEW-1,Jam,Spreads,2.5,3,Kissan\n"
+    )
+    first = imp(shop, data, store="S1")
+    assert (first.created, first.updated) == (1, 1)
+    before = snapshot(shop)
+    again = imp(shop, data, store="S1")
+    assert (again.rows, again.unchanged, again.created, again.updated, again.errors) == (2, 2, 0, 0, [])
+    assert set(again.preview["fate"]) == {"unchanged"}
+    after = snapshot(shop)
+    for table in ("products", "stock", "movements", "vendors"):
+        assert after[table] == before[table], table
+
+
+def test_all_or_nothing__one_bad_row_writes_nothing_and_reports_every_error(shop: Database) -> None:
+    before = snapshot(shop)
+    report = imp(shop, b"sku,unit_price,quantity\nMILK-1L,60,5\nRICE-5KG,x,-2\n", store="S1")
+    assert not report.applied and report.exit_code == 1
+    assert [(e["line"], e["column"]) for e in report.errors] == [(3, "unit_price"), (3, "quantity")]
+    assert report.updated == 1  # what the valid row would have done
+    after = snapshot(shop)
+    for table in ("products", "stock", "movements", "vendors", "audit"):
+        assert after[table] == before[table], table
+    assert after["imports"][-1][1] is False  # the refused attempt is in the history
+
+
+def test_skip_invalid_applies_the_valid_rows(shop: Database) -> None:
+    report = imp(shop, b"sku,unit_price,quantity\nMILK-1L,60,5\nRICE-5KG,x,-2\n", store="S1", skip_invalid=True)
+    assert report.applied and report.exit_code == 0 and report.error_rows == 1
+    assert get_stock(shop, SYSTEM, "S1", "MILK-1L")["quantity"] == 5
+    assert get_stock(shop, SYSTEM, "S1", "RICE-5KG")["quantity"] == 30
+    assert check(shop)["ok"]
+
+
+def test_dry_run_reports_the_same_and_writes_nothing(shop: Database) -> None:
+    data = b"sku,name,category,unit_price,quantity\nMILK-1L,,,60,5\nNEW-1,Jam,Spreads,2.5,1\n"
+    before = snapshot(shop)
+    dry = imp(shop, data, store="S1", dry_run=True)
+    assert snapshot(shop) == before  # not even a history or audit row
+    assert (dry.applied, dry.created, dry.updated, dry.exit_code) == (False, 1, 1, 0)
+    real = imp(shop, data, store="S1")
+    assert (real.applied, real.created, real.updated) == (True, 1, 1)
+    assert dry.preview[["line", "sku", "fate"]].equals(real.preview[["line", "sku", "fate"]])
+
+
+def test_history_row_and_one_audit_row(shop: Database) -> None:
+    report = imp(shop, b"sku,quantity\nMILK-1L,5\nRICE-5KG,30\n", store="S1", file_name="count.csv")
+    rows = history(shop, SYSTEM)
+    assert rows[0]["id"] == report.import_id
+    assert (rows[0]["file_name"], rows[0]["rows"], rows[0]["updated"], rows[0]["unchanged"]) == ("count.csv", 2, 1, 1)
+    assert rows[0]["applied"] is True and rows[0]["store"] == "S1" and len(rows[0]["sha256"]) == 64
+    with shop.reader() as tx:
+        audits = tx.dicts("SELECT action, entity, entity_id, after, outcome FROM audit WHERE entity = 'import'")
+    assert len(audits) == 1
+    assert (audits[0]["action"], audits[0]["outcome"], audits[0]["entity_id"]) == (
+        "import.catalog",
+        "ok",
+        str(report.import_id),
+    )
+    assert json.loads(audits[0]["after"])["updated"] == 1
+
+
+def test_staff_counts_for_own_store(shop: Database) -> None:
+    staff = staff_actor(shop, "S1")
+    report = imp(shop, b"sku,name,unit_price,quantity\nMILK-1L,Toned Milk 1 L,56.00,7\n", staff)
+    assert report.errors == [] and report.store == "S1"  # the staff member's only store is the default
+    assert get_stock(shop, SYSTEM, "S1", "MILK-1L")["quantity"] == 7
+
+
+def test_staff_rows_changing_the_catalog_or_other_stores_are_denied_and_audited(shop: Database) -> None:
+    staff = staff_actor(shop, "S1")
+    data = b"store,sku,unit_price,quantity\nS1,MILK-1L,99,5\nS2,RICE-5KG,,4\nS1,NEW-9,1,1\nS1,SOAP-100,35.50,3\n"
+    before = snapshot(shop)
+    report = imp(shop, data, staff)
+    assert not report.applied
+    assert [(e["line"], e["column"], e["message"]) for e in report.errors] == [
+        (2, "unit_price", "Staff can import stock counts only, not catalog changes (this row changes the unit price)."),
+        (3, "store", "You are not assigned to store S2."),
+        (4, "sku", "NEW-9 is not in the catalog: only the owner can add products."),
+    ]
+    assert snapshot(shop)["products"] == before["products"]
+    with shop.reader() as tx:
+        denied = tx.dicts("SELECT actor, action, entity_id, after, outcome FROM audit WHERE outcome = 'denied'")
+    assert sorted(d["entity_id"] for d in denied) == ["MILK-1L@S1", "NEW-9@S1", "RICE-5KG@S2"]
+    assert {d["actor"] for d in denied} == {"staff@shop.test"}
+    milk = next(d for d in denied if d["entity_id"] == "MILK-1L@S1")
+    assert json.loads(milk["after"])["attempted"] == "unit_price=99"
+    ok = imp(shop, data, staff, skip_invalid=True)
+    assert ok.applied and get_stock(shop, SYSTEM, "S1", "SOAP-100")["quantity"] == 3
+    assert str(get_product(shop, "MILK-1L")["unit_price"]) == "56.00"
+
+
+def test_staff_store_option_outside_own_stores_is_refused_and_audited(shop: Database) -> None:
+    staff = staff_actor(shop, "S1")
+    report = imp(shop, b"sku,quantity\nMILK-1L,5\n", staff, store="S2")
+    assert report.exit_code == 1 and report.errors[0]["message"] == "You are not assigned to store S2."
+    with shop.reader() as tx:
+        assert tx.scalar("SELECT count(*) FROM audit WHERE outcome = 'denied'") == 1
+
+
+def test_staff_dry_run_writes_no_denied_rows(shop: Database) -> None:
+    staff = staff_actor(shop, "S1")
+    report = imp(shop, b"sku,unit_price\nMILK-1L,1\n", staff, dry_run=True)
+    assert report.errors and report.exit_code == 1
+    with shop.reader() as tx:
+        assert tx.scalar("SELECT count(*) FROM audit WHERE outcome = 'denied'") == 0
+
+
+def test_staff_history_shows_only_their_imports(shop: Database) -> None:
+    staff = staff_actor(shop, "S1")
+    imp(shop, b"sku,quantity\nMILK-1L,5\n", staff)
+    imp(shop, b"sku,quantity\nMILK-1L,6\n", store="S1")
+    assert [r["actor"] for r in history(shop, staff)] == ["staff@shop.test"]
+    assert len(history(shop, SYSTEM)) == 2
+
+
+def test_real_staff_account__actor_from_the_users_table(shop: Database) -> None:
+    from core.users import actor_for, add_user
+
+    add_user(shop, SYSTEM, "real@shop.test", "correct horse 42", "staff", name="Real", stores=["S2"])
+    staff = actor_for(shop, "real@shop.test")
+    report = import_file(shop, staff, b"sku,quantity\nMILK-1L,1\n", file_name="c.csv")
+    assert report.applied and report.store == "S2"
+    assert get_stock(shop, SYSTEM, "S2", "MILK-1L")["quantity"] == 1
