@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from core.catalog import add_store, create_product, deactivate_product, update_product
+from core.catalog import add_store, create_product, deactivate_product, list_stores, update_product
 from core.dashboard import dashboard, period_bounds
 from core.db import Database
 from core.errors import PermissionDenied, ValidationError
-from core.permissions import SYSTEM
+from core.permissions import SYSTEM, Actor
 from core.stock import record_sale, stock_in
 
 TODAY = date.today()
@@ -31,6 +31,36 @@ STOCK_IN = [("S1", "RICE-5KG", 30), ("S1", "MILK-1L", 100), ("S1", "SOAP-100", 8
 SALES = [("S1", "RICE-5KG", 2, 1), ("S1", "RICE-5KG", 4, 5), ("S1", "MILK-1L", 10, 0), ("S1", "MILK-1L", 6, 3),
          ("S1", "SOAP-100", 1, 2), ("S2", "MILK-1L", 5, 6), ("S2", "MILK-1L", 10, 1), ("S2", "SOAP-100", 2, 1),
          ("S1", "RICE-5KG", 3, 9), ("S2", "MILK-1L", 7, 12), ("S1", "MILK-1L", 2, 20)]  # fmt: skip
+
+
+# ---- a quick shop: conftest's ``shop`` without user accounts (bcrypt hashing dominated every setup) -------------
+# The report functions read only the actor's role and stores, so the actors are built by hand. The page and
+# report test files import these three fixtures.
+
+
+@pytest.fixture
+def shop(db: Database) -> Database:
+    """Stores S1 and S2, three products, stock in S1 (as conftest's ``shop``), and no user accounts."""
+    add_store(db, SYSTEM, "S1", "Main Street")
+    add_store(db, SYSTEM, "S2", "Market Road")
+    create_product(db, SYSTEM, "RICE-5KG", "Basmati Rice 5 kg", "Staples", "450.00", 5, vendor="Daawat")
+    create_product(db, SYSTEM, "MILK-1L", "Toned Milk 1 L", "Dairy", "56.00", 20, vendor="Amul")
+    create_product(db, SYSTEM, "SOAP-100", "Neem Soap 100 g", "Personal care", "35.50", 10)
+    stock_in(db, SYSTEM, "S1", "RICE-5KG", 30)
+    stock_in(db, SYSTEM, "S1", "MILK-1L", 100)
+    stock_in(db, SYSTEM, "S1", "SOAP-100", 8)
+    return db
+
+
+@pytest.fixture
+def owner(shop: Database) -> Actor:
+    return Actor(email="owner@shop.test", role="owner", name="Olivia Owner")
+
+
+@pytest.fixture
+def staff(shop: Database) -> Actor:
+    s1 = next(s["id"] for s in list_stores(shop) if s["code"] == "S1")
+    return Actor(email="staff@shop.test", role="staff", store_ids=frozenset({s1}), name="Sam Staff")
 
 
 def _backdate_last_movement(db: Database, days_ago: int) -> None:

@@ -1,5 +1,7 @@
 """The Audit log page (AppTest): filters, denied tripwires counted and highlighted, readable diffs; owner only."""
 
+# ruff: noqa: F401, F811  (pytest fixtures imported from tests/test_dashboard_data.py)
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.catalog import update_product
 from core.errors import PermissionDenied
+from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "audit.py")

@@ -1,5 +1,7 @@
 """The Dashboard page (AppTest): tiles, charts and low-stock list per role; empty states draw without errors."""
 
+# ruff: noqa: F401, F811  (pytest fixtures imported from tests/test_dashboard_data.py)
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -13,6 +15,8 @@ from streamlit.testing.v1 import AppTest
 from core.catalog import add_store
 from core.permissions import SYSTEM
 from core.stock import record_sale, stock_in
+from core.users import add_user
+from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "dashboard.py")
@@ -104,10 +108,7 @@ def test_dashboard_page__staff_crafted_store_falls_back_to_their_own(sold, staff
 
 def test_dashboard_page__stores_without_sales_draw_empty_states(db, app_db):
     add_store(db, SYSTEM, "S1", "Main Street")
-    from core.users import actor_for, add_user
-
-    add_user(db, SYSTEM, "o@x.test", "correct horse 42", "owner", name="O")
-    at = open_page(actor_for(db, "o@x.test"))
+    at = open_page(SYSTEM)
     assert not at.exception
     assert metrics(at)["Units sold, last 30 days"] == "0"
     assert metrics(at)["Stock value"] == "0.00"
@@ -130,6 +131,7 @@ def test_dashboard_page__signed_out_is_asked_to_sign_in(shop, app_db):
 
 
 def test_dashboard_page__low_stock_button_opens_inventory_filtered(sold, owner, app_db):
+    add_user(sold, SYSTEM, owner.email, "correct horse 42", "owner", name=owner.name)  # app.py checks the account
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     at.session_state["authentication_status"] = True
     at.session_state["username"] = owner.email

@@ -1,5 +1,7 @@
 """The Reports page (AppTest): filters, totals, chart, rows, export buttons; one product across stores; scoping."""
 
+# ruff: noqa: F401, F811  (pytest fixtures imported from tests/test_dashboard_data.py)
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.permissions import SYSTEM
 from core.stock import record_removal, record_sale, stock_in
+from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "reports.py")

@@ -1,5 +1,7 @@
 """core.reports: movement totals checked against a plain-Python ledger, scoping, exports, audit log, system."""
 
+# ruff: noqa: F401, F811  (pytest fixtures imported from tests/test_dashboard_data.py)
+
 from __future__ import annotations
 
 import csv
@@ -33,6 +35,7 @@ from core.reports import (
     system_status,
 )
 from core.stock import record_removal, record_sale, set_count, stock_in, transfer
+from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
 TODAY = date.today()
 EVIL = '=HYPERLINK("http://x")'
