@@ -2,7 +2,7 @@
 
 - ``movement_report``: the ledger filtered by stores, product, kinds and dates, with totals per kind and a
   daily series computed in SQL over EVERY matching row; only the newest ``limit`` rows travel to the browser.
-  ``export_movements`` writes all matching rows as CSV or XLSX (text that looks like a formula neutralised).
+  ``export_movements`` writes all matching rows as CSV or XLSX (``core.exporter``'s format and formula neutralisation).
 - ``product_across_stores``: one product's quantity, value and last movement in each store.
 - ``audit_log`` (owner): filtered audit rows with ``before``/``after`` parsed and a per-field diff.
 - ``system_status``, ``health_check``, ``backup_now`` (owner).
@@ -15,19 +15,16 @@ values formatted into SQL are integer ids read from the database and whitelisted
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import time as clock
-from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
+import pandas as pd
 
-from core import observe
+from core import exporter, observe
 from core.backup import backup
 from core.catalog import product_by_sku, store_by_code
 from core.check import check
@@ -42,7 +39,7 @@ REPORT_ROWS = 1_000
 EXPORT_MAX_ROWS = 1_000_000
 AUDIT_ROWS = 500
 OUTCOMES = ("ok", "denied", "conflict", "error")
-EXPORT_COLUMNS = ("created_at", "store", "sku", "kind", "delta", "quantity_after", "reason", "actor")
+EXPORT_COLUMNS = exporter.COLUMNS["movements"]
 
 
 class _Where:
@@ -122,47 +119,6 @@ def _movement_where(
     if high:
         where.add("m.created_at < {}", high)
     return where
-
-
-# ---- spreadsheet output -------------------------------------------------------------------------------------------
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula gets a leading ``'``; other values pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """UTF-8 CSV with a header row; ``None`` is an empty cell."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if v is None else neutralise(v) for v in row])
-    return buffer.getvalue().encode("utf-8")
-
-
-def xlsx_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str = "export") -> bytes:
-    """An XLSX workbook of one sheet with a header row. Text is always written as text, never as a formula."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    ws = book.add_worksheet(sheet)
-    for c, name in enumerate(columns):
-        ws.write_string(0, c, name)
-    for r, row in enumerate(rows, start=1):
-        for c, value in enumerate(row):
-            if value is None:
-                continue
-            if isinstance(value, str):
-                ws.write_string(r, c, neutralise(value))
-            else:
-                ws.write_number(r, c, float(value)) if not isinstance(value, bool) else ws.write_boolean(r, c, value)
-    book.close()
-    return buffer.getvalue()
 
 
 # ---- movements ----------------------------------------------------------------------------------------------------
@@ -263,12 +219,12 @@ def export_movements(
             raise ValidationError.single(
                 "rows", f"More than {EXPORT_MAX_ROWS:,} movements match; narrow the dates or stores first."
             )
-        return [(f"{r[0]:%Y-%m-%d %H:%M:%S}", *r[1:]) for r in rows]
+        return rows
 
     rows = run(db, actor, "report.export", body, entity="report", entity_id=fmt)
-    if fmt == "csv":
-        return csv_bytes(EXPORT_COLUMNS, rows)
-    return xlsx_bytes(EXPORT_COLUMNS, rows, sheet="movements")
+    frame = pd.DataFrame(rows, columns=list(EXPORT_COLUMNS))
+    frame["created_at"] = frame["created_at"].map(lambda v: v.isoformat(), na_action="ignore")
+    return exporter.to_csv(frame) if fmt == "csv" else exporter.to_xlsx(frame, "movements")
 
 
 def product_across_stores(db: Database, actor: Actor, sku: str) -> dict[str, Any]:
