@@ -3,6 +3,7 @@ refusals, the one-operation-per-submit guarantee, and the recent movements."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,7 @@ def test_stock_in__double_click_is_applied_once_a_later_repeat_twice(open_page, 
     at = open_page(owner)
     at.selectbox(key="in_sku").select("SOAP-100")
     _submit(at, "stock_in", "Record stock-in")
+    at.session_state["_last_ok:stock_in"] = {**at.session_state["_last_ok:stock_in"], "at": time.monotonic()}
     _submit(at, "stock_in", "Record stock-in")  # the same values at once: the double click
     assert "already recorded" in _texts(at.info)
     assert _qty(shop, "SOAP-100") == 9

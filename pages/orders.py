@@ -1,0 +1,173 @@
+"""Orders: create an order with lines (stock is reduced at once and each line keeps the price of the moment),
+list a store's orders by status, ship or cancel a pending one (cancelling puts the stock back).
+
+Only pending orders change status; core refuses any other transition (for instance an order someone else
+shipped a moment ago) with a sentence shown here. Each submit carries its own client operation id
+(``ui.op_id``), rotated after a success, so a resubmission is applied once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import orders
+from core.permissions import Actor
+from pages import ui
+
+FLASH_KEY = "orders_flash"
+STATUS_FILTER = ["all", *orders.STATUSES]
+ORDER_ROWS = 5
+DOUBLE_SUBMIT_SECONDS = 3.0
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _orders(target: str, actor: Actor, store: str, status: str) -> list[dict[str, Any]]:
+    return orders.list_orders(ui.get_db(), actor, store=store, status=None if status == "all" else status)
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _lines_of(target: str, actor: Actor, order_id: int) -> list[dict[str, Any]]:
+    return orders.order_lines(ui.get_db(), actor, order_id)
+
+
+def _flash(kind: str, message: str) -> None:
+    st.session_state.setdefault(FLASH_KEY, []).append((kind, message))
+
+
+def _op_for(form_key: str, values: Any) -> str:
+    """The form's operation id; the values of the last success sent again at once (a double click whose first
+    run already finished) reuse that success's id, so core replays it instead of applying it twice."""
+    last = st.session_state.get(f"_last_ok:{form_key}")
+    fingerprint = json.dumps(values, sort_keys=True, default=str)
+    if last and last["values"] == fingerprint and time.monotonic() - last["at"] < DOUBLE_SUBMIT_SECONDS:
+        return str(last["op"])
+    return ui.op_id(form_key)
+
+
+def _done(form_key: str, result: dict[str, Any], message: str, op: str = "", values: Any = None) -> None:
+    if op:
+        fingerprint = json.dumps(values, sort_keys=True, default=str)
+        st.session_state[f"_last_ok:{form_key}"] = {"values": fingerprint, "op": op, "at": time.monotonic()}
+    ui.new_op_id(form_key)
+    ui.clear_caches()
+    if result.get("replayed"):
+        _flash("info", "That was already done; nothing was applied twice.")
+    else:
+        _flash("success", message)
+    st.rerun()
+
+
+def _blank_lines() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "sku": pd.Series([None] * ORDER_ROWS, dtype="string"),
+            "quantity": pd.Series([None] * ORDER_ROWS, dtype="Int64"),
+        }
+    )
+
+
+def _filled(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    lines = []
+    for sku, qty in zip(frame["sku"], frame["quantity"], strict=True):
+        sku = None if pd.isna(sku) or not str(sku).strip() else str(sku).strip()
+        qty = None if pd.isna(qty) else int(qty)
+        if sku is not None or qty is not None:
+            lines.append({"sku": sku, "quantity": qty})
+    return lines
+
+
+def _new_order(store: str) -> None:
+    round_no = st.session_state.setdefault("order_round", 0)
+    with st.expander("New order", expanded=True), st.form("new_order"):
+        customer = st.text_input("Customer (optional)", key="order_customer", max_chars=100)
+        frame = st.data_editor(
+            _blank_lines(),
+            key=f"order_lines_{round_no}",
+            num_rows="dynamic",
+            hide_index=True,
+            column_config={
+                "sku": st.column_config.TextColumn("SKU", help="Type or scan the SKU", max_chars=64),
+                "quantity": st.column_config.NumberColumn("Quantity", min_value=1, step=1),
+            },
+            width="stretch",
+        )
+        st.caption("Stock is reduced when the order is created; each line keeps today's price.")
+        if not st.form_submit_button("Create order", type="primary"):
+            return
+    lines = _filled(frame)
+    values = {"store": store, "customer": customer, "lines": lines}
+    op = _op_for("new_order", values)
+    result = ui.call(
+        orders.create_order, ui.get_db(), ui.current_actor(), store, lines, customer=customer or None, client_op_id=op
+    )
+    if result is not None:
+        st.session_state["order_round"] = round_no + 1
+        total = sum(Decimal(line["unit_price"]) * line["quantity"] for line in result["lines"])
+        message = f"Order #{result['order_id']} created: {len(result['lines'])} line(s), total {total}."
+        _done("new_order", result, message, op, values)
+
+
+def _transition(order_id: int, action: str) -> None:
+    form_key = f"order_{action}:{order_id}"
+    fn = orders.ship_order if action == "ship" else orders.cancel_order
+    result = ui.call(fn, ui.get_db(), ui.current_actor(), order_id, client_op_id=ui.op_id(form_key))
+    if result is not None:
+        restored = f"; {len(result['movements'])} line(s) back in stock" if result["movements"] else ""
+        _done(form_key, result, f"Order #{order_id} {result['status']}{restored}.")
+
+
+def _order_list(actor: Actor, store: str) -> None:
+    st.subheader(f"Orders of {store}")
+    st.session_state.setdefault("orders_status", "all")
+    status = st.segmented_control("Status", STATUS_FILTER, key="orders_status", format_func=str.capitalize)
+    rows = ui.call(_orders, ui.get_db().target, actor, store, status or "all")
+    if not rows:
+        st.caption("No orders with this status.")
+        return
+    frame = pd.DataFrame(rows)[["id", "status", "customer", "lines", "units", "total", "created_by", "created_at"]]
+    frame["total"] = frame["total"].astype(float)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={"total": st.column_config.NumberColumn("Total", format="%.2f")},
+    )
+    by_id = {r["id"]: r for r in rows}
+    chosen = st.selectbox(
+        "Order",
+        list(by_id),
+        format_func=lambda i: f"#{i} — {by_id[i]['status']} — {by_id[i]['customer'] or 'no customer'}",
+        key="order_pick",
+    )
+    if chosen is None:
+        return
+    lines = ui.call(_lines_of, ui.get_db().target, actor, chosen)
+    if lines:
+        st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
+    pending = by_id[chosen]["status"] == "pending"
+    ship, cancel = st.columns(2)
+    if ship.button("Ship", key="order_ship", type="primary", disabled=not pending):
+        _transition(chosen, "ship")
+    if cancel.button("Cancel order (restores stock)", key="order_cancel", disabled=not pending):
+        _transition(chosen, "cancel")
+    if not pending:
+        st.caption(f"Order #{chosen} is {by_id[chosen]['status']}: only pending orders can be shipped or cancelled.")
+
+
+def main() -> None:
+    actor = ui.current_actor()
+    st.title("Orders")
+    for kind, message in st.session_state.pop(FLASH_KEY, []):
+        getattr(st, kind)(message)
+    store = ui.store_selector(actor, key="orders_store")
+    _new_order(store)
+    _order_list(actor, store)
+
+
+main()
