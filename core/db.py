@@ -7,7 +7,7 @@ that DuckDB and PostgreSQL both run, with ``$1`` placeholders, so PostgreSQL is 
 Driver exceptions are translated here and nowhere else:
 - a write-write conflict (DuckDB ``TransactionException``) or a duplicate key -> ``WriteConflict`` (retryable);
 - another process holding the file -> ``StoreBusy`` naming that process;
-- any other constraint violation -> ``ValidationError``.
+- any other constraint violation, or a number out of the column's range -> ``ValidationError``.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ def _translate(exc: BaseException) -> BaseException:
         if "Duplicate key" in text or "duplicate key" in text:
             return WriteConflict()
         return ValidationError(f"The change was refused by a database rule: {text.split(':', 1)[-1].strip()}")
+    if isinstance(exc, duckdb.OutOfRangeException):
+        return ValidationError("A quantity or amount would be too large to store; nothing was saved.")
     if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
         return StoreBusy(f"The database is in use by {_holder_of(text)}. Stop it, or use the app, then try again.")
     return exc
