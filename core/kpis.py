@@ -39,7 +39,7 @@ def compute_kpis(db: Database, actor: Actor, store: str | None = None) -> dict[s
         row = tx.dicts(
             "SELECT count(DISTINCT s.product_id) AS total_skus,"
             " coalesce(sum(s.quantity), 0) AS total_units,"
-            " coalesce(sum(s.quantity * p.unit_price), 0) AS stock_value,"
+            " coalesce(sum(s.quantity * CAST(p.unit_price AS DECIMAL(38, 2))), 0) AS stock_value,"
             " count(*) FILTER (WHERE s.quantity > 0 AND s.quantity <= p.reorder_level) AS low_stock,"
             " count(*) FILTER (WHERE s.quantity = 0) AS out_of_stock,"
             " count(DISTINCT s.store_id) AS stores"
