@@ -215,3 +215,11 @@ def test_kpis__empty_database_and_unknown_store(db):
     }
     with pytest.raises(NotFound):
         compute_kpis(db, SYSTEM, "S9")
+
+
+def test_kpis__extreme_but_valid_values_do_not_overflow(db):
+    add_store(db, SYSTEM, "S1", "One")
+    create_product(db, SYSTEM, "GOLD", "Gold bar", "Vault", "9999999999.99")
+    stock_in(db, SYSTEM, "S1", "GOLD", 1_000_000_000)
+    stock_in(db, SYSTEM, "S1", "GOLD", 1_000_000_000)
+    assert compute_kpis(db, SYSTEM)["stock_value"] == Decimal("9999999999.99") * 2_000_000_000

@@ -288,3 +288,12 @@ def test_every_stock_change_bumps_the_stock_version_by_one(shop):
     transfer(shop, SYSTEM, "S1", "S2", [("MILK-1L", 1)])
     assert get_stock(shop, SYSTEM, "S1", "MILK-1L")["version"] == v + 5
     assert check(shop)["ok"]
+
+
+def test_stock_in__a_total_beyond_the_column_range_is_a_refusal_not_a_crash(shop):
+    stock_in(shop, SYSTEM, "S2", "MILK-1L", 1_000_000_000)
+    stock_in(shop, SYSTEM, "S2", "MILK-1L", 1_000_000_000)
+    before = table_state(shop)
+    with pytest.raises(ValidationError, match="too large to store"):
+        stock_in(shop, SYSTEM, "S2", "MILK-1L", 1_000_000_000)
+    assert table_state(shop) == before
