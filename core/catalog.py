@@ -12,7 +12,7 @@ from typing import Any
 from core import audit
 from core.db import Database, Tx
 from core.errors import Conflict, ConflictError, NotFound, ValidationError
-from core.ops import run
+from core.ops import refuse_early, run
 from core.permissions import Actor, require
 from core.validate import CATEGORY_MAX, NAME_MAX, STORE_CODE_MAX, clean_int, clean_price, clean_sku, clean_text, collect
 
@@ -70,6 +70,7 @@ def vendor_id(tx: Tx, name: str | None, *, create: bool = False) -> int | None:
 
 def add_store(db: Database, actor: Actor, code: str, name: str) -> dict[str, Any]:
     """Create a store. Raises ``ValidationError`` (bad or duplicate code), ``PermissionDenied``."""
+    refuse_early(db, actor, "store.add", "store.manage", entity="store", entity_id=code, attempted={"name": name})
     values = collect(
         {"code": lambda: clean_text("code", code, STORE_CODE_MAX), "name": lambda: clean_text("name", name, NAME_MAX)}
     )
@@ -92,6 +93,8 @@ def update_store(
     db: Database, actor: Actor, code: str, *, name: str | None = None, active: bool | None = None
 ) -> dict[str, Any]:
     """Rename and/or (de)activate a store. Raises ``NotFound``, ``ValidationError``, ``PermissionDenied``."""
+    attempted = {"name": name, "active": active}
+    refuse_early(db, actor, "store.update", "store.manage", entity="store", entity_id=code, attempted=attempted)
     new_name = clean_text("name", name, NAME_MAX) if name is not None else None
 
     def body(tx: Tx) -> dict[str, Any]:
@@ -124,6 +127,9 @@ def list_stores(db: Database, actor: Actor | None = None, *, include_inactive: b
 
 def add_vendor(db: Database, actor: Actor, name: str, contact: str | None = None) -> dict[str, Any]:
     """Create a vendor. Raises ``ValidationError`` (bad or duplicate name), ``PermissionDenied``."""
+    refuse_early(
+        db, actor, "vendor.add", "vendor.manage", entity="vendor", entity_id=name, attempted={"contact": contact}
+    )
     values = collect(
         {
             "name": lambda: clean_text("name", name, NAME_MAX),
@@ -149,6 +155,8 @@ def update_vendor(
     db: Database, actor: Actor, name: str, *, contact: str | None = None, active: bool | None = None
 ) -> dict[str, Any]:
     """Change a vendor's contact or active flag. Raises ``NotFound``, ``PermissionDenied``."""
+    attempted = {"contact": contact, "active": active}
+    refuse_early(db, actor, "vendor.update", "vendor.manage", entity="vendor", entity_id=name, attempted=attempted)
     new_contact = clean_text("contact", contact, 200, required=False) if contact is not None else None
 
     def body(tx: Tx) -> dict[str, Any]:
@@ -209,6 +217,7 @@ def create_product(
     bad field or a duplicate SKU, ``PermissionDenied``."""
     raw = {"name": name, "category": category, "unit_price": unit_price, "reorder_level": reorder_level}
     raw["vendor"] = vendor
+    refuse_early(db, actor, "product.create", "product.create", entity="product", entity_id=sku, attempted=raw)
     checks = {"sku": lambda: clean_sku(sku), "fields": lambda: _product_checks(raw, new=True)}
     values = collect(checks)
     fields, clean = values["fields"], values["sku"]
@@ -304,6 +313,7 @@ def update_product(db: Database, actor: Actor, sku: str, expected_version: int |
     Returns the current row. Raises ``ValidationError``, ``NotFound``, ``ConflictError`` (with the current row),
     ``PermissionDenied``.
     """
+    refuse_early(db, actor, "product.update", "product.update", entity="product", entity_id=sku, attempted=fields)
     unknown = set(fields) - set(EDITABLE_PRODUCT_FIELDS)
     if unknown:
         raise ValidationError.single(

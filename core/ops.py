@@ -20,7 +20,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from core import audit, observe
 from core.db import Database, Tx
 from core.errors import ConflictError, InventoryError, PermissionDenied, ValidationError, WriteConflict
-from core.permissions import Actor
+from core.permissions import Actor, can, require
 
 T = TypeVar("T")
 
@@ -131,3 +131,26 @@ def _audit_after(
         )
     except Exception:  # pragma: no cover - the original error matters more than its audit row
         observe.logger.exception("could not write the audit row", extra={"action": action, "outcome": outcome})
+
+
+def refuse_early(
+    db: Database,
+    actor: Actor,
+    action: str,
+    permission: str,
+    *,
+    entity: str,
+    entity_id: Any = None,
+    attempted: Any = None,
+) -> None:
+    """Call before validating input: when ``actor`` may never do ``permission``, refuse through the runner, so
+    the attempt is audited as ``denied`` (the tripwire) even when its input is also invalid.
+    Raises ``PermissionDenied``."""
+    if can(actor, permission):
+        return
+    eid = None if entity_id is None else str(entity_id).strip()
+
+    def body(tx: Tx) -> None:
+        require(actor, permission, entity=entity, entity_id=eid, attempted=attempted)
+
+    run(db, actor, action, body, entity=entity, entity_id=eid)

@@ -18,7 +18,7 @@ from core import audit
 from core.catalog import store_by_code
 from core.db import Database, Tx
 from core.errors import AuthError, NotFound, ValidationError
-from core.ops import run
+from core.ops import refuse_early, run
 from core.permissions import SYSTEM, Actor, require
 from core.validate import NAME_MAX, clean_text, collect
 
@@ -160,6 +160,7 @@ def add_user(
 ) -> dict[str, Any]:
     """Create an account. Raises ``ValidationError`` listing every bad field, ``NotFound`` for an unknown store,
     ``PermissionDenied``."""
+    refuse_early(db, actor, "user.add", "user.manage", entity="user", entity_id=email, attempted={"role": role})
     values = _clean_new_user(email, password, role, name)
 
     def body(tx: Tx) -> dict[str, Any]:
@@ -220,6 +221,8 @@ def assign_stores(db: Database, actor: Actor, email: str, stores: list[str]) -> 
 def set_active(db: Database, actor: Actor, email: str, active: bool) -> dict[str, Any]:
     """Deactivate (ends every session) or reactivate an account. Raises ``ValidationError`` when the owner would
     deactivate themself, ``NotFound``, ``PermissionDenied``."""
+    action = "user.deactivate" if not active else "user.reactivate"
+    refuse_early(db, actor, action, "user.manage", entity="user", entity_id=email, attempted={"active": active})
     if not active and str(email).strip().lower() == actor.email:
         raise ValidationError.single("email", "You cannot deactivate your own account.")
     return _owner_change(
@@ -237,6 +240,8 @@ def set_active(db: Database, actor: Actor, email: str, active: bool) -> dict[str
 def reset_password(db: Database, actor: Actor, email: str, new_password: str) -> dict[str, Any]:
     """The owner sets a new password for someone; their earlier sessions end. Raises ``ValidationError``,
     ``NotFound``, ``PermissionDenied``."""
+    attempted = {"password": "(new)"}
+    refuse_early(db, actor, "user.reset_password", "user.manage", entity="user", entity_id=email, attempted=attempted)
     hashed = hash_password(new_password)
     return _owner_change(
         db,
