@@ -184,3 +184,28 @@ def test_staff_with_a_newly_assigned_store__may_work_there(shop, owner):
     staff = actor_for(shop, "staff@shop.test")
     stock_in(shop, staff, "S2", "MILK-1L", 1)
     transfer(shop, staff, "S2", "S1", [("MILK-1L", 1)])
+
+
+# A crafted request with invalid values must still trip the wire: permission is decided before validation.
+INVALID_STAFF_ATTEMPTS = {
+    "negative price": ("product.update", lambda db, a: update_product(db, a, "RICE-5KG", 1, unit_price="-1")),
+    "unknown product field": ("product.update", lambda db, a: update_product(db, a, "RICE-5KG", 1, quantity=9)),
+    "product without a name": ("product.create", lambda db, a: create_product(db, a, "NEW", "", "", "abc")),
+    "store with a bad code": ("store.manage", lambda db, a: add_store(db, a, "", "")),
+    "store renamed to nothing": ("store.manage", lambda db, a: update_store(db, a, "S1", name="x" * 500)),
+    "vendor without a name": ("vendor.manage", lambda db, a: add_vendor(db, a, "")),
+    "user with a short password": ("user.manage", lambda db, a: add_user(db, a, "bad", "short", "owner")),
+    "reset to a short password": ("user.manage", lambda db, a: reset_password(db, a, "owner@shop.test", "x")),
+    "deactivate oneself": ("user.manage", lambda db, a: set_active(db, a, "staff@shop.test", False)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_STAFF_ATTEMPTS))
+def test_staff_refusal__with_invalid_input_is_still_denied_and_audited(shop, staff, case):
+    action, attempt = INVALID_STAFF_ATTEMPTS[case]
+    before = _everything_but_audit(shop)
+    with pytest.raises(PermissionDenied):
+        attempt(shop, staff)
+    assert _everything_but_audit(shop) == before
+    last = _audit_rows(shop)[-1]
+    assert (last["actor"], last["action"], last["outcome"]) == ("staff@shop.test", action, "denied")
