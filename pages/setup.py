@@ -6,8 +6,6 @@ any user exists, so a second setup can never create another owner.
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from core import users
@@ -44,23 +42,25 @@ if submitted:
     owner = ui.call(users.create_first_owner, db, email, name, password)
     if owner is None:
         st.stop()
+    notice = f"The owner account {owner['email']} is ready."
     if sample:
         from core import demo
+        from core.errors import InventoryError
 
         bar = st.progress(0.0, text="Loading sample data...")
 
-        def progress(done: Any, total: Any = None, message: Any = None) -> None:
-            numeric = isinstance(total, int | float) and not isinstance(total, bool) and total > 0
-            fraction = float(done) / float(total) if numeric else float(done)
-            text = message if isinstance(message, str) else (total if isinstance(total, str) else None)
-            bar.progress(min(max(fraction, 0.0), 1.0), text=text or "Loading sample data...")
+        def progress(fraction: float, message: str) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=message or "Loading sample data...")
 
-        actor = users.actor_for(db, owner["email"])
-        loaded = ui.call(demo.generate, db, actor, progress=progress, **SAMPLE)
-        bar.empty()
-        if loaded is not None:
-            st.toast("Sample data loaded.")
+        try:
+            demo.generate(db, users.actor_for(db, owner["email"]), progress=progress, **SAMPLE)
+        except InventoryError as exc:
+            notice += f" The sample data was not loaded: {exc}"
+        except Exception as exc:
+            notice += f" The sample data was not loaded (error id {ui.error_id_for(exc)})."
+        else:
+            notice += f" Sample data loaded: {SAMPLE['stores']} stores, {SAMPLE['products']} products."
         ui.clear_caches()
     # The next run finds a user, so app.py shows the sign-in page, with this notice.
-    st.session_state["_flash"] = f"The owner account {owner['email']} is ready. Sign in to continue."
+    st.session_state["_flash"] = notice + " Sign in to continue."
     st.rerun()

@@ -48,6 +48,16 @@ def v2_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     force_v2_pages(monkeypatch)
 
 
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bcrypt at 4 rounds instead of 12 while testing pages (the same algorithm; 0.6 s -> 2 ms a hash on this
+    machine). Autouse in every module that imports it, so it is in place before ``shop`` creates users."""
+    import bcrypt
+
+    real = bcrypt.gensalt
+    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": real(4, prefix))
+
+
 def app_test(db: Database, monkeypatch: pytest.MonkeyPatch, *, timeout: float = 30) -> AppTest:
     """An AppTest of ``app.py`` on ``db``'s file (env ``INVENTORY_DB``), with v1 multipage mode off and
     ``st.cache_resource`` cleared so the app opens that very database (DuckDB shares one instance per file

@@ -1,0 +1,251 @@
+"""Sign-in, lockout, per-role navigation, session end, account page and error rendering (AppTest of app.py)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import users
+from core.db import Database
+from core.permissions import SYSTEM
+from tests.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL
+from tests.test_app_support import app_test, fast_hashing, sign_in_as  # noqa: F401  (autouse fixture)
+
+OWNER_PAGES = {"Admin", "Audit log", "System"}
+
+
+def texts(elements: Any) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def sign_in(at: AppTest, email: str, password: str) -> AppTest:
+    at.text_input(key="sign_in_email").input(email)
+    at.text_input(key="sign_in_password").input(password)
+    return at.button(key="FormSubmitter:sign_in-Sign in").click().run()
+
+
+def signed_in(at: AppTest) -> bool:
+    return at.session_state["authentication_status"] is True and "actor" in at.session_state
+
+
+def nav_titles(at: AppTest) -> set[str]:
+    """The page titles app.py registered with st.navigation in the last run."""
+    return {info["page_name"] for info in at._registered_pages.values()}
+
+
+def user(db: Database, email: str) -> dict[str, Any]:
+    return next(u for u in users.list_users(db, SYSTEM) if u["email"] == email)
+
+
+# ---- sign-in -------------------------------------------------------------------------------------------------
+
+
+def test_sign_in__owner_sees_every_page_including_owner_pages(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = sign_in(app_test(shop, monkeypatch).run(), OWNER_EMAIL, PASSWORD)
+    assert not at.exception
+    assert signed_in(at) and at.session_state["actor"].role == "owner"
+    assert {"Admin", "Account"} <= nav_titles(at)
+    assert at.session_state["_signed_in_at"] is not None
+
+
+def test_sign_in__email_is_case_insensitive(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = sign_in(app_test(shop, monkeypatch).run(), OWNER_EMAIL.upper(), PASSWORD)
+    assert not at.exception and signed_in(at)
+
+
+def test_sign_in__wrong_password_is_refused_and_counted(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = sign_in(app_test(shop, monkeypatch).run(), STAFF_EMAIL, "wrong password 1")
+    assert not at.exception
+    assert not signed_in(at)
+    assert "The email or password is not correct." in texts(at.error)
+    assert user(shop, STAFF_EMAIL)["failed_logins"] == 1
+
+
+def test_sign_in__unknown_email_gets_the_same_message(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = sign_in(app_test(shop, monkeypatch).run(), "nobody@shop.test", PASSWORD)
+    assert not at.exception and not signed_in(at)
+    assert "The email or password is not correct." in texts(at.error)
+
+
+def test_sign_in__five_failures_lock_even_the_right_password_out(
+    shop: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = app_test(shop, monkeypatch).run()
+    for _ in range(5):
+        at = sign_in(at, STAFF_EMAIL, "wrong password 1")
+    assert any("locked for 15 minutes" in t for t in texts(at.error))
+    at = sign_in(at, STAFF_EMAIL, PASSWORD)
+    assert not at.exception and not signed_in(at)
+    assert any("locked" in t for t in texts(at.error))
+    assert user(shop, STAFF_EMAIL)["locked"]
+
+
+def test_sign_in__owner_unlock_lets_the_user_in_again(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in range(5):
+        with pytest.raises(Exception, match=r"not correct|locked"):
+            users.authenticate(shop, STAFF_EMAIL, "wrong password 1")
+    owner_at = sign_in_as(app_test(shop, monkeypatch), OWNER_EMAIL)
+    owner_at.switch_page("pages/admin.py").run()
+    owner_at.selectbox(key="manage_user").select(STAFF_EMAIL).run()
+    owner_at.button(key=f"unlock:{STAFF_EMAIL}").click().run()
+    assert not owner_at.exception
+    assert f"{STAFF_EMAIL} is unlocked." in texts(owner_at.success)
+    assert not user(shop, STAFF_EMAIL)["locked"]
+    at = sign_in(app_test(shop, monkeypatch).run(), STAFF_EMAIL, PASSWORD)
+    assert signed_in(at)
+
+
+def test_sign_in__deactivated_user_is_refused(shop: Database, owner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    users.set_active(shop, owner, STAFF_EMAIL, False)
+    at = sign_in(app_test(shop, monkeypatch).run(), STAFF_EMAIL, PASSWORD)
+    assert not at.exception and not signed_in(at)
+    assert any("deactivated" in t for t in texts(at.error))
+
+
+# ---- navigation per role -------------------------------------------------------------------------------------
+
+
+def test_navigation__staff_never_get_owner_pages(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = sign_in(app_test(shop, monkeypatch).run(), STAFF_EMAIL, PASSWORD)
+    assert not at.exception and signed_in(at)
+    titles = nav_titles(at)
+    assert "Account" in titles
+    assert not OWNER_PAGES & titles
+
+
+@pytest.mark.parametrize("page", ["pages/admin.py", "pages/audit.py", "pages/system.py"])
+def test_navigation__staff_cannot_switch_to_an_owner_page(
+    shop: Database, monkeypatch: pytest.MonkeyPatch, page: str
+) -> None:
+    at = sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL)
+    with pytest.raises(ValueError):
+        at.switch_page(page)
+
+
+def test_navigation__admin_page_refuses_a_staff_actor_by_itself(shop: Database, staff: Any, monkeypatch) -> None:
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("INVENTORY_DB", shop.target)
+    at = AppTest.from_file(str(ROOT / "pages" / "admin.py"), default_timeout=30)
+    at.session_state["actor"] = staff
+    at.run()
+    assert not at.exception
+    assert "Only the owner can manage user accounts." in texts(at.error)
+    assert not at.text_input and not at.button and not at.dataframe
+    assert OWNER_EMAIL not in str(at.main)
+
+
+def test_navigation__signed_out_only_sign_in_exists(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_test(shop, monkeypatch).run()
+    assert not at.exception
+    assert nav_titles(at) == {"Sign in"}
+    with pytest.raises(ValueError):
+        at.switch_page("pages/admin.py")
+
+
+# ---- sessions end ---------------------------------------------------------------------------------------------
+
+
+def test_session__sign_out_ends_every_session_of_the_user(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL)
+    at = sign_in(app_test(shop, monkeypatch).run(), STAFF_EMAIL, PASSWORD)
+    at.sidebar.button(key="sign_out").click().run()
+    assert not at.exception and not signed_in(at)
+    assert "You are signed out." in texts(at.info)
+    assert at.session_state["logout"] is True
+    other.run()
+    assert not signed_in(other)
+    assert nav_titles(other) == {"Sign in"}
+
+
+def test_session__deactivation_ends_a_live_session(shop: Database, owner: Any, monkeypatch) -> None:
+    at = sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL)
+    assert signed_in(at)
+    users.set_active(shop, owner, STAFF_EMAIL, False)
+    at.run()
+    assert not signed_in(at)
+    assert nav_titles(at) == {"Sign in"}
+
+
+def test_session__owner_password_reset_ends_a_live_session(shop: Database, owner: Any, monkeypatch) -> None:
+    at = sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL)
+    users.reset_password(shop, owner, STAFF_EMAIL, "brand new secret 9")
+    at.run()
+    assert not signed_in(at)
+
+
+# ---- account --------------------------------------------------------------------------------------------------
+
+
+def change_password(at: AppTest, current: str, new: str, repeat: str | None = None) -> AppTest:
+    at.switch_page("pages/account.py").run()
+    at.text_input(key="pw_current").input(current)
+    at.text_input(key="pw_new").input(new)
+    at.text_input(key="pw_repeat").input(new if repeat is None else repeat)
+    return at.button(key="FormSubmitter:change_password-Change password").click().run()
+
+
+def test_account__password_change_keeps_this_session_and_ends_others(
+    shop: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL)
+    at = sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL)
+    at = change_password(at, PASSWORD, "brand new secret 9")
+    assert not at.exception
+    assert signed_in(at)
+    assert any("Your password is changed" in t for t in texts(at.success))
+    other.run()
+    assert not signed_in(other)
+    assert users.authenticate(shop, STAFF_EMAIL, "brand new secret 9").email == STAFF_EMAIL
+    with pytest.raises(Exception, match="not correct"):
+        users.authenticate(shop, STAFF_EMAIL, PASSWORD)
+
+
+def test_account__wrong_current_password_changes_nothing(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = change_password(sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL), "wrong password 1", "brand new 9")
+    assert not at.exception and signed_in(at)
+    assert "The current password is not correct." in texts(at.error)
+    assert users.authenticate(shop, STAFF_EMAIL, PASSWORD).email == STAFF_EMAIL
+
+
+def test_account__mismatched_new_passwords_change_nothing(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL)
+    at = change_password(at, PASSWORD, "brand new secret 9", "brand new secret 8")
+    assert "The two new passwords are not the same." in texts(at.error)
+    assert users.authenticate(shop, STAFF_EMAIL, PASSWORD).email == STAFF_EMAIL
+
+
+# ---- errors ---------------------------------------------------------------------------------------------------
+
+
+def test_errors__unexpected_error_shows_an_apology_with_the_logged_id(
+    shop: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    at = sign_in_as(app_test(shop, monkeypatch), OWNER_EMAIL)
+    monkeypatch.setattr(users, "list_users", broken)
+    logger = logging.getLogger("inventory")
+    monkeypatch.setattr(logger, "propagate", True)
+    with caplog.at_level(logging.ERROR, logger="inventory"):
+        at.switch_page("pages/admin.py").run()
+    assert not at.exception
+    apology = next(t for t in texts(at.error) if t.startswith("Sorry, something went wrong"))
+    assert "disk on fire" not in apology and "Traceback" not in str(at.main)
+    error_id = apology.rsplit("Error id: ", 1)[1].rstrip(".")
+    assert any(getattr(r, "error_id", None) == error_id for r in caplog.records)
+
+
+def test_errors__domain_error_lists_every_field_problem(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = sign_in_as(app_test(shop, monkeypatch), OWNER_EMAIL)
+    at.switch_page("pages/admin.py").run()
+    at.text_input(key="add_user_email").input("bad")
+    at.text_input(key="add_user_password").input("short")
+    at.button(key="FormSubmitter:add_user-Add user").click().run()
+    assert not at.exception
+    shown = " ".join(texts(at.error)) + " ".join(texts(at.markdown))
+    assert "not an email address" in shown and "at least 8 characters" in shown
