@@ -44,12 +44,12 @@ def transact(db: Database, fn: Callable[[Tx], T]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _replayed(tx: Tx, op_id: str, action: str) -> dict[str, Any] | None:
-    row = tx.one("SELECT action, result FROM operations WHERE client_op_id = $1", [op_id])
+def _replayed(tx: Tx, op_id: str, action: str, actor: str) -> dict[str, Any] | None:
+    row = tx.one("SELECT action, result, actor FROM operations WHERE client_op_id = $1", [op_id])
     if row is None:
         return None
-    if row[0] != action:
-        raise ValidationError.single("client_op_id", f"Operation id {op_id} was already used for another action.")
+    if row[0] != action or row[2] != actor:  # another person's result is not theirs to read
+        raise ValidationError.single("client_op_id", f"Operation id {op_id} was already used for another operation.")
     result = json.loads(row[1])
     result["replayed"] = True
     return result
@@ -76,7 +76,7 @@ def run(
 
     def body(tx: Tx) -> T:
         if client_op_id:
-            previous = _replayed(tx, client_op_id, action)
+            previous = _replayed(tx, client_op_id, action, actor.email)
             if previous is not None:
                 return previous  # type: ignore[return-value]
         result = fn(tx)
