@@ -85,7 +85,7 @@ def test_refused_operation__does_not_consume_its_id(shop):
 def test_same_id_for_another_action__is_refused(shop):
     stock_in(shop, SYSTEM, "S1", "MILK-1L", 1, client_op_id="op-1")
     before = written(shop)
-    with pytest.raises(ValidationError, match="already used for another action"):
+    with pytest.raises(ValidationError, match="already used for another operation"):
         record_sale(shop, SYSTEM, "S1", [("MILK-1L", 1)], client_op_id="op-1")
     assert written(shop) == before
 
@@ -123,3 +123,11 @@ def test_two_threads_submitting_the_same_id_at_once__apply_it_once(db, kind):
         assert get_stock(db, SYSTEM, "S1", "A")["quantity"] == expected_qty
         with db.reader() as tx:
             assert tx.scalar("SELECT count(*) FROM movements WHERE client_op_id = $1", [f"{kind}-{round_no}"]) == 1
+
+
+def test_same_id_from_another_person__is_refused_not_replayed(shop, staff):
+    stock_in(shop, SYSTEM, "S1", "MILK-1L", 1, client_op_id="op-9")
+    before = written(shop)
+    with pytest.raises(ValidationError, match="already used for another operation"):
+        stock_in(shop, staff, "S1", "MILK-1L", 1, client_op_id="op-9")
+    assert written(shop) == before
