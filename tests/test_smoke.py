@@ -1,7 +1,37 @@
+"""Smoke: the shared fixtures build a consistent shop, and the package opens a database in one call."""
+
+import bcrypt
+import pytest
+
+from core import open_db
 from core.check import check
 from core.kpis import compute_kpis
+from core.schema import MIGRATIONS, current_version
+
+_gensalt = bcrypt.gensalt
+
+
+@pytest.fixture(autouse=True)
+def _fast_bcrypt(monkeypatch):
+    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
 
 
 def test_shop_fixture__is_consistent(shop, owner):
     assert check(shop) == {"ok": True, "problems": []}
     assert compute_kpis(shop, owner)["total_units"] == 138
+
+
+def test_open_db__uses_INVENTORY_DB_when_no_target_is_given(tmp_path, monkeypatch):
+    monkeypatch.setenv("INVENTORY_DB", str(tmp_path / "sub" / "env.duckdb"))
+    db = open_db()
+    try:
+        assert db.target == str(tmp_path / "sub" / "env.duckdb")
+        assert current_version(db) == len(MIGRATIONS)
+    finally:
+        db.close()
+    assert (tmp_path / "sub" / "env.duckdb").exists()
+
+
+def test_open_db__in_memory_works_for_tests_and_tools():
+    with open_db(":memory:") as db:
+        assert check(db)["ok"]
