@@ -84,3 +84,19 @@ def sign_in_as(at: AppTest, email: str) -> AppTest:
     at.session_state[ui.SIGNED_IN_AT_KEY] = datetime.now(UTC)
     at.session_state[ui.ACTOR_KEY] = actor
     return at.run()
+
+
+def test_support__app_py_runs_on_every_rerun_once_v1_pages_are_off(
+    shop: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``force_v2_pages`` the second run would execute the page file alone; with it, app.py re-checks
+    the session each run, so ending the session in the database signs this AppTest out."""
+    from core.users import end_sessions
+
+    at = sign_in_as(app_test(shop, monkeypatch), "staff@shop.test")
+    at.switch_page("pages/account.py").run()
+    assert at.session_state["actor"].email == "staff@shop.test"
+    end_sessions(shop, "staff@shop.test")
+    at.run()
+    assert "actor" not in at.session_state
+    assert [t.value for t in at.title] == ["Inventory Lite"]

@@ -1,0 +1,190 @@
+"""core.sessions: cookie settings without default secrets, the authenticator's credentials, cookie validation
+against tokens_valid_after, and the health probe."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+
+from core import sessions, users
+from core.db import Database
+from core.errors import AuthError, ValidationError
+from core.schema import get_setting
+from tests.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL
+from tests.test_app_support import fast_hashing  # noqa: F401  (autouse fixture)
+
+KEY = "k" * 40
+
+
+def token_for(email: str, settings: sessions.SessionSettings, issued: datetime) -> dict[str, Any]:
+    """What streamlit-authenticator puts in its cookie: ``{username, exp_date}``, round-tripped through JWT."""
+    exp = (issued + settings.lifetime).timestamp()
+    encoded = jwt.encode({"username": email, "exp_date": exp}, settings.cookie_key, algorithm="HS256")
+    return jwt.decode(encoded, settings.cookie_key, algorithms=["HS256"])
+
+
+def later(seconds: float = 1.0) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+# ---- settings -------------------------------------------------------------------------------------------------
+
+
+def test_settings__key_comes_from_the_database_and_is_not_a_default(db: Database) -> None:
+    settings = sessions.session_settings(db, {}, {})
+    assert settings.cookie_key == get_setting(db, "cookie_secret")
+    assert settings.cookie_key != "some_key" and len(settings.cookie_key) >= 32
+
+
+def test_settings__every_database_gets_its_own_key(db: Database, tmp_path: Any) -> None:
+    from core import open_db
+
+    other = open_db(str(tmp_path / "other.duckdb"))
+    try:
+        assert sessions.session_settings(other, {}, {}).cookie_key != sessions.session_settings(db, {}, {}).cookie_key
+    finally:
+        other.close()
+
+
+def test_settings__secrets_override_key_and_lifetime(db: Database) -> None:
+    settings = sessions.session_settings(db, {"auth": {"cookie_key": KEY, "cookie_lifetime_hours": 2}}, {})
+    assert settings.cookie_key == KEY
+    assert settings.lifetime == timedelta(hours=2)
+    assert settings.expiry_days == pytest.approx(2 / 24)
+
+
+def test_settings__short_lifetime_by_default_and_env_can_change_it(db: Database) -> None:
+    assert sessions.session_settings(db, {}, {}).lifetime_hours == sessions.DEFAULT_LIFETIME_HOURS <= 12
+    assert sessions.session_settings(db, {}, {sessions.LIFETIME_ENV: "0.5"}).lifetime == timedelta(minutes=30)
+
+
+def test_settings__the_lifetime_is_part_of_the_cookie_name(db: Database) -> None:
+    a = sessions.session_settings(db, {}, {sessions.LIFETIME_ENV: "8"})
+    b = sessions.session_settings(db, {}, {sessions.LIFETIME_ENV: "0.5"})
+    assert a.cookie_name != b.cookie_name
+    assert all(c.isalnum() or c == "_" for c in a.cookie_name + b.cookie_name)
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "-1", "nan", "100000"])
+def test_settings__a_bad_lifetime_is_refused(db: Database, bad: str) -> None:
+    with pytest.raises(ValidationError):
+        sessions.session_settings(db, {}, {sessions.LIFETIME_ENV: bad})
+
+
+def test_settings__a_short_secret_key_is_refused(db: Database) -> None:
+    with pytest.raises(ValidationError, match="32 characters"):
+        sessions.session_settings(db, {"auth": {"cookie_key": "some_key"}}, {})
+
+
+# ---- credentials ----------------------------------------------------------------------------------------------
+
+
+def test_credentials__active_users_only_and_no_password_hashes(shop: Database, owner: Any) -> None:
+    users.set_active(shop, owner, STAFF_EMAIL, False)
+    creds = sessions.credentials(shop)
+    assert set(creds["usernames"]) == {OWNER_EMAIL}
+    entry = creds["usernames"][OWNER_EMAIL]
+    assert entry["roles"] == ["owner"] and "password" not in entry
+    assert "$2b$" not in repr(creds)
+
+
+# ---- cookies --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(shop: Database) -> sessions.SessionSettings:
+    return sessions.session_settings(shop, {}, {})
+
+
+def test_cookie__a_fresh_cookie_signs_in(shop: Database, settings: sessions.SessionSettings) -> None:
+    actor = sessions.actor_from_cookie(shop, token_for(STAFF_EMAIL, settings, later()), settings)
+    assert actor.email == STAFF_EMAIL and actor.role == "staff" and actor.store_ids
+
+
+def test_cookie__issued_before_logout_is_refused(shop: Database, settings: sessions.SessionSettings) -> None:
+    token = token_for(STAFF_EMAIL, settings, datetime.now(UTC) - timedelta(seconds=5))
+    users.end_sessions(shop, STAFF_EMAIL)
+    with pytest.raises(AuthError, match="session has ended"):
+        sessions.actor_from_cookie(shop, token, settings)
+
+
+def test_cookie__issued_after_logout_is_accepted(shop: Database, settings: sessions.SessionSettings) -> None:
+    users.end_sessions(shop, STAFF_EMAIL)
+    assert sessions.actor_from_cookie(shop, token_for(STAFF_EMAIL, settings, later()), settings).email == STAFF_EMAIL
+
+
+def test_cookie__issued_before_a_password_change_is_refused(shop: Database, staff: Any, settings) -> None:
+    token = token_for(STAFF_EMAIL, settings, datetime.now(UTC) - timedelta(seconds=5))
+    users.change_own_password(shop, staff, PASSWORD, "brand new secret 9")
+    with pytest.raises(AuthError):
+        sessions.actor_from_cookie(shop, token, settings)
+
+
+def test_cookie__of_a_deactivated_user_is_refused(shop: Database, owner: Any, settings) -> None:
+    token = token_for(STAFF_EMAIL, settings, later())
+    users.set_active(shop, owner, STAFF_EMAIL, False)
+    with pytest.raises(AuthError, match="deactivated"):
+        sessions.actor_from_cookie(shop, token, settings)
+
+
+def test_cookie__of_a_locked_user_is_refused(shop: Database, settings: sessions.SessionSettings) -> None:
+    token = token_for(STAFF_EMAIL, settings, later())
+    for _ in range(users.MAX_FAILED_LOGINS):
+        with pytest.raises(AuthError):
+            users.authenticate(shop, STAFF_EMAIL, "wrong password 1")
+    with pytest.raises(AuthError, match="locked"):
+        sessions.actor_from_cookie(shop, token, settings)
+
+
+def test_cookie__expired_is_refused(shop: Database, settings: sessions.SessionSettings) -> None:
+    token = token_for(STAFF_EMAIL, settings, datetime.now(UTC) - settings.lifetime - timedelta(seconds=1))
+    with pytest.raises(AuthError, match="expired"):
+        sessions.actor_from_cookie(shop, token, settings)
+
+
+def test_cookie__claiming_a_longer_life_than_allowed_is_refused(shop: Database, settings) -> None:
+    token = token_for(STAFF_EMAIL, settings, later(3600))
+    with pytest.raises(AuthError, match="not valid"):
+        sessions.actor_from_cookie(shop, token, settings)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [None, False, {}, {"username": STAFF_EMAIL}, {"username": STAFF_EMAIL, "exp_date": "soon"}, {"exp_date": 1.0}],
+)
+def test_cookie__malformed_is_refused(shop: Database, settings: sessions.SessionSettings, token: Any) -> None:
+    with pytest.raises(AuthError):
+        sessions.actor_from_cookie(shop, token, settings)
+
+
+def test_cookie__unknown_user_is_refused(shop: Database, settings: sessions.SessionSettings) -> None:
+    with pytest.raises(AuthError):
+        sessions.actor_from_cookie(shop, token_for("ghost@shop.test", settings, later()), settings)
+
+
+def test_session__a_live_session_ends_at_logout(shop: Database) -> None:
+    started = datetime.now(UTC)
+    assert sessions.session_actor(shop, STAFF_EMAIL, later()).email == STAFF_EMAIL
+    users.end_sessions(shop, STAFF_EMAIL)
+    with pytest.raises(AuthError):
+        sessions.session_actor(shop, STAFF_EMAIL, started)
+
+
+# ---- health ---------------------------------------------------------------------------------------------------
+
+
+def test_health__ok_when_the_database_answers(db: Database) -> None:
+    report = sessions.health(db)
+    assert report["ok"] is True and report["schema_version"] >= 1
+
+
+def test_health__not_ok_when_the_database_is_closed(tmp_path: Any) -> None:
+    from core import open_db
+
+    closed = open_db(str(tmp_path / "closed.duckdb"))
+    closed.close()
+    report = sessions.health(closed)
+    assert report["ok"] is False and report["database"]
