@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.dashboard import DEFAULT_COVER_DAYS, PERIODS, dashboard
@@ -31,12 +31,17 @@ def _delta(pct: float | None) -> str | None:
 
 
 def _bar(frame: pd.DataFrame, x: str, y: str, *, title: str, horizontal: bool = False, **labels: str) -> None:
+    """A bar chart (graph_objects: plotly.express costs ~25x more server time per chart)."""
     if horizontal:
-        fig = px.bar(frame, x=y, y=x, orientation="h", title=title, labels=labels)
-        fig.update_yaxes(autorange="reversed", type="category")
+        bar = go.Bar(x=frame[y], y=frame[x].astype(str), orientation="h", name=labels.get(y, y))
+        axes = {"xaxis_title": labels.get(y, y), "yaxis_title": labels.get(x, x)}
     else:
-        fig = px.bar(frame, x=x, y=y, title=title, labels=labels)
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=320)
+        bar = go.Bar(x=frame[x], y=frame[y], name=labels.get(y, y))
+        axes = {"xaxis_title": labels.get(x, x), "yaxis_title": labels.get(y, y)}
+    fig = go.Figure(bar)
+    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=320, **axes)
+    if horizontal:
+        fig.update_yaxes(autorange="reversed", type="category")
     st.plotly_chart(fig, width="stretch")
 
 
@@ -97,15 +102,21 @@ def _charts(data: dict[str, Any]) -> None:
         st.info(f"No sales in the last {data['period']['days']} days yet.")
     else:
         daily = pd.DataFrame(data["daily"]).astype({"revenue": float})
-        fig = px.bar(
-            daily,
-            x="day",
-            y="units",
-            title="Units sold per day",
-            hover_data=["revenue"],
-            labels={"day": "Day", "units": "Units sold", "revenue": "Revenue"},
+        fig = go.Figure(
+            go.Bar(
+                x=daily["day"],
+                y=daily["units"],
+                customdata=daily["revenue"],
+                hovertemplate="%{x|%d %b %Y}<br>%{y} units<br>revenue %{customdata:,.2f}<extra></extra>",
+            )
         )
-        fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=300)
+        fig.update_layout(
+            title="Units sold per day",
+            xaxis_title="Day",
+            yaxis_title="Units sold",
+            margin={"l": 10, "r": 10, "t": 40, "b": 10},
+            height=300,
+        )
         st.plotly_chart(fig, width="stretch")
     left, right = st.columns(2)
     with left:

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.catalog import list_stores
@@ -82,16 +82,20 @@ def _movements(actor: Actor) -> None:
         key="rep_totals",
     )
     daily = pd.DataFrame(report["daily"])
-    daily["kind"] = daily["kind"].map(KIND_LABELS)
-    fig = px.bar(
-        daily,
-        x="day",
-        y="units",
-        color="kind",
-        title="Units moved per day",
-        labels={"day": "Day", "units": "Units", "kind": "Kind"},
+    fig = go.Figure(
+        [
+            go.Bar(x=part["day"], y=part["units"], name=KIND_LABELS[kind])
+            for kind, part in daily.groupby("kind", sort=False)
+        ]
     )
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=320)
+    fig.update_layout(
+        barmode="stack",
+        title="Units moved per day",
+        xaxis_title="Day",
+        yaxis_title="Units",
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=320,
+    )
     st.plotly_chart(fig, width="stretch")
     rows = pd.DataFrame(report["rows"]).drop(columns=["id"])
     rows["kind"] = rows["kind"].map(KIND_LABELS)
