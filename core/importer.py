@@ -342,23 +342,32 @@ class _Import:
                 "The file has quantities but no store column: choose the store they were counted in"
                 " (the store selector, or --store CODE)."
             )
-        text = rows["store"].where(rows["store"].notna(), None if default_id is None else code_of[default_id])
-        unique_texts = pd.Series(text[counted].dropna().unique())
-        lookup = {t: find(t) for t in unique_texts}
-        ids = text.map(lookup).where(counted)
-        rows["store_id"] = ids.astype("Int64")
-        rows["store_code"] = rows["store_id"].map(code_of).where(counted)
+        default_code = code_of.get(default_id)
+        if self.cleaned.has_store:
+            text = rows["store"].fillna(default_code) if default_code else rows["store"]
+            codes, uniques = pd.factorize(text.where(counted))  # -1 (no store) picks the NA appended last
+            found = [find(t) for t in uniques]
+            ids = pd.array([*found, None], dtype="Int64")[codes]
+            names_found = pd.array([code_of.get(i) if i is not None else None for i in found] + [None], dtype="str")
+            rows["store_id"] = pd.Series(ids, index=rows.index)
+            rows["store_code"] = pd.Series(names_found[codes], index=rows.index)
+        else:
+            text = pd.Series(default_code, index=rows.index, dtype="str").where(counted)
+            rows["store_id"] = pd.Series(pd.NA, index=rows.index, dtype="Int64").mask(counted, default_id)
+            rows["store_code"] = text
         header = self.mapping.header("store")
         out = ProblemList(rows["line"])
         out.add(counted & text.isna(), header, "The store is missing: fill in the store column or choose a store.")
         unknown = counted & text.notna() & rows["store_id"].isna()
-        out.add(unknown, header, "There is no store with code " + text.fillna("") + ".")
+        out.add(unknown, header, lambda: "There is no store with code " + text.fillna("") + ".")
         known = counted & rows["store_id"].notna()
         inactive_ids = [i for i, a in active.items() if not a]
-        out.add(known & rows["store_id"].isin(inactive_ids), header, "Store " + rows["store_code"].fillna("") +
+        out.add(known & rows["store_id"].isin(inactive_ids), header, lambda: "Store " + rows["store_code"].fillna("") +
                 " is deactivated.")  # fmt: skip
         allowed = [int(i) for i in stores["id"] if can(self.actor, self.action, int(i))]
         foreign = known & ~rows["store_id"].isin(allowed)
+        if not foreign.any():
+            return out.frame(), _denied_frame(rows, foreign, "import.counts", "")
         message = "You are not assigned to store " + rows["store_code"].fillna("") + "."
         out.add(foreign, header, message)
         attempted = "quantity=" + rows["quantity"].astype("str")
@@ -371,25 +380,35 @@ class _Import:
         sku = rows["sku"].fillna("")
         new = good & rows["is_new"].fillna(False).astype(bool)
         owner_rules = can(self.actor, "import.catalog")
-        for name in ("name", "category", "unit_price") if owner_rules else ():
-            given = rows[name].notna().groupby(sku.where(new)).transform("any").reindex(rows.index)
-            missing = new & ~given.fillna(False).astype(bool)
-            label = LABELS[name].lower()
-            out.add(missing, self.mapping.header(name), sku + f" is a new product: its {label} is required.")
-        reactivated = (rows["active"] == True).fillna(False).groupby(sku).transform("any")  # noqa: E712
+        if owner_rules and new.any():
+            for name in ("name", "category", "unit_price"):
+                if self.cleaned.has_store:  # a value on any line of the SKU will do
+                    given = rows[name][new].notna().groupby(sku[new]).transform("any").reindex(rows.index)
+                    missing = new & ~given.fillna(False).astype(bool)
+                else:
+                    missing = new & rows[name].isna()
+                label = LABELS[name].lower()
+                out.add(
+                    missing,
+                    self.mapping.header(name),
+                    lambda label=label: sku + f" is a new product: its {label} is required.",
+                )
         counting = good & rows["quantity"].notna() & rows["store_id"].notna()
         count_changes = counting & (rows["quantity"] != rows["old_quantity"]).fillna(False)
-        inactive = count_changes & ~rows["product_active"].fillna(True).astype(bool) & ~reactivated
-        out.add(
-            inactive,
-            self.mapping.header("quantity"),
-            "Product " + sku + " is deactivated; set its active column to yes to count it.",
-        )
-        denied = _denied_frame(rows, rows["line"].isna(), "", "")
-        if owner_rules:
-            return out.frame(), denied
+        inactive = count_changes & ~rows["product_active"].fillna(True).astype(bool)
+        if inactive.any():
+            reactivating = sku[(rows["active"] == True).fillna(False).astype(bool)]  # noqa: E712
+            inactive &= ~sku.isin(reactivating)
+            out.add(
+                inactive,
+                self.mapping.header("quantity"),
+                lambda: "Product " + sku + " is deactivated; set its active column to yes to count it.",
+            )
         changes = pd.DataFrame({n: rows[f"c_{n}"].fillna(False).astype(bool) for n in PRODUCT_FIELDS})
         editing = good & ~new & changes.any(axis=1)
+        hit = new | editing
+        if owner_rules or not hit.any():
+            return out.frame(), _denied_frame(rows, hit & False, "", "")
         column = pd.Series(self.mapping.header("sku"), index=rows.index, dtype=object)
         what = pd.Series("", index=rows.index, dtype="str")
         attempted = pd.Series("", index=rows.index, dtype="str")
@@ -402,7 +421,6 @@ class _Import:
         msg_new = sku + " is not in the catalog: only the owner can add products."
         msg_edit = "Staff can import stock counts only, not catalog changes (this row changes the " + what + ")."
         message = msg_new.where(new, msg_edit)
-        hit = new | editing
         out.add(hit, column, message)
         return out.frame(), _denied_frame(rows, hit, "import.catalog", message, attempted)
 
@@ -506,14 +524,21 @@ class _Import:
             "INSERT INTO vendors (name) SELECT min(vendor) FROM import_eval"
             " WHERE vendor IS NOT NULL AND vendor_id IS NULL GROUP BY lower(vendor)"
         )
-        any_change = " OR ".join(f"c_{n}" for n in _CHANGED)
-        tx.execute(
-            "CREATE TEMP TABLE import_products AS SELECT e.sku, max(e.product_id) AS product_id,"
-            " max(e.product_version) AS product_version, max(e.name) AS name, max(e.category) AS category,"
-            " max(e.unit_price) AS unit_price, max(e.reorder_level) AS reorder_level, max(e.vendor) AS vendor,"
-            f" bool_or(e.active) AS active, bool_or(e.product_id IS NULL OR {any_change}) AS changed"
-            " FROM import_eval e GROUP BY e.sku"
-        )
+        changed = "e.product_id IS NULL OR " + " OR ".join(f"e.c_{n}" for n in _CHANGED)
+        if self.cleaned.has_store:  # one SKU may have a line per store: their product values agree
+            tx.execute(
+                "CREATE TEMP TABLE import_products AS SELECT e.sku, max(e.product_id) AS product_id,"
+                " max(e.product_version) AS product_version, max(e.name) AS name, max(e.category) AS category,"
+                " max(e.unit_price) AS unit_price, max(e.reorder_level) AS reorder_level, max(e.vendor) AS vendor,"
+                " bool_or(e.active) AS active, TRUE AS changed"
+                f" FROM import_eval e WHERE e.sku IN (SELECT sku FROM import_eval e WHERE {changed}) GROUP BY e.sku"
+            )
+        else:  # one line per SKU (duplicates were refused)
+            tx.execute(
+                "CREATE TEMP TABLE import_products AS SELECT e.sku, e.product_id, e.product_version, e.name,"
+                " e.category, e.unit_price, e.reorder_level, e.vendor, e.active, TRUE AS changed"
+                f" FROM import_eval e WHERE {changed}"
+            )
         tx.execute(
             "INSERT INTO products (sku, name, category, unit_price, reorder_level, vendor_id, active, updated_by)"
             " SELECT ip.sku, ip.name, ip.category, ip.unit_price, coalesce(ip.reorder_level, 10), v.id,"
@@ -552,8 +577,7 @@ class _Import:
         reason = f"import #{self.report.import_id}: {self.report.file_name}"[:200]
         tx.execute(
             "INSERT INTO movements (store_id, product_id, kind, delta, quantity_after, reason, actor)"
-            " SELECT store_id, product_id, 'adjustment', delta, quantity, $1, $2 FROM import_moves"
-            " ORDER BY store_id, product_id",
+            " SELECT store_id, product_id, 'adjustment', delta, quantity, $1, $2 FROM import_moves",
             [reason, actor],
         )
         tx.execute(

@@ -15,6 +15,8 @@ file has a store column) is an error on each of its lines; lines of one SKU must
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -70,10 +72,16 @@ _ALIAS_RANK = {alias: (name, rank) for name, aliases in ALIASES.items() for rank
 TRUE_WORDS = ("true", "yes", "y", "1", "active", "enabled", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "inactive", "disabled", "f")
 
-_FORMULA_GUARD = r"^'([=+\-@\t\r])"
-_DOT_NUMBER = r"-?(\d+|\d{1,3}(,\d{3})+)(\.\d*)?|-?\.\d+|-?\d+(\.\d+)?[eE][+-]?\d+"
-_COMMA_GROUPED = r"-?\d{1,3}(\.\d{3})+(,\d*)?"
-_COMMA_NUMBER = r"-?\d+(,\d*)?|-?,\d+|-?\d+\.\d+"
+_FORMULA_GUARD = re.compile(r"^'([=+\-@\t\r])")
+_PLAIN_DOT, _PLAIN_COMMA = r"[0-9]+([.][0-9]+)?", r"[0-9]+(,[0-9]+)?"
+_SPACES = re.compile(r"[\s\u00a0\u202f']+")
+_CURRENCY = re.compile(r"^(₹|Rs\.?|INR|\$|€|£|¥)", re.IGNORECASE)
+_BRACKETS = re.compile(r"\((.*)\)")
+_DOT_NUMBER = re.compile(
+    r"-?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)([.][0-9]*)?|-?[.][0-9]+|-?[0-9]+([.][0-9]+)?[eE][+-]?[0-9]+"
+)
+_COMMA_GROUPED = re.compile(r"-?[0-9]{1,3}([.][0-9]{3})+(,[0-9]*)?")
+_COMMA_NUMBER = re.compile(r"-?[0-9]+(,[0-9]*)?|-?,[0-9]+|-?[0-9]+[.][0-9]+")
 
 
 def is_sku_header(normalised: str) -> bool:
@@ -134,11 +142,19 @@ class ProblemList:
         self.parts: list[pd.DataFrame] = []
         self.bad = pd.Series(False, index=lines.index)
 
-    def add(self, mask: pd.Series, column: str | pd.Series | None, message: pd.Series | str) -> None:
-        """Record ``message`` (text, or one per row) in ``column`` (a header, or one per row) for rows in ``mask``."""
+    def add(
+        self,
+        mask: pd.Series,
+        column: str | pd.Series | None,
+        message: pd.Series | str | Callable[[], pd.Series],
+    ) -> None:
+        """Record ``message`` (text, one per row, or a function making them: only called when needed) in
+        ``column`` (a header, or one per row) for the rows in ``mask``."""
         mask = mask.fillna(False).astype(bool)
         if not mask.any():
             return
+        if callable(message):
+            message = message()
         msg = message[mask] if isinstance(message, pd.Series) else pd.Series(message, index=mask[mask].index)
         col = column[mask].astype(object).to_numpy() if isinstance(column, pd.Series) else column
         self.parts.append(
@@ -160,51 +176,72 @@ def empty_problems() -> pd.DataFrame:
 
 def _text(raw: pd.Series) -> pd.Series:
     """Trimmed text with an export's formula guard removed; blank -> NA."""
-    text = raw.str.strip().str.replace(_FORMULA_GUARD, r"\1", regex=True)
+    text = raw.str.strip()
+    guarded = text.str.startswith("'").fillna(False).astype(bool)
+    if guarded.any():
+        text = text.mask(guarded, text[guarded].map(lambda v: _FORMULA_GUARD.sub(r"\1", v)))
     return text.where(text != "")
 
 
 def decimal_comma(values: list[pd.Series], delimiter: str | None) -> bool:
     """Whether the file writes decimals with a comma: told by the numbers themselves, else by a ``;`` delimiter."""
-    if not values:
-        return delimiter == ";"
-    joined = pd.concat(values, ignore_index=True).dropna()
-    joined = joined[joined.str.contains(r"\d", regex=True)]
-    if joined.str.contains(r"\d,\d{3}\.\d", regex=True).any():
-        return False
-    if joined.str.contains(r"\d\.\d{3},\d", regex=True).any():
-        return True
-    if joined.str.fullmatch(r"-?\d+,(\d{1,2}|\d{4,})", case=True).any():
-        return True
+    joined = pd.concat(values, ignore_index=True).dropna() if values else pd.Series(dtype="str")
+    joined = joined[joined.str.contains(",", regex=False)]
+    if len(joined):
+        if joined.str.contains(r"[0-9],[0-9]{3}[.][0-9]", regex=True).any():
+            return False
+        if joined.str.contains(r"[0-9][.][0-9]{3},[0-9]", regex=True).any():
+            return True
+        if joined.str.fullmatch(r"-?[0-9 ]*[0-9],([0-9]{1,2}|[0-9]{4,})").fillna(False).any():
+            return True
     return delimiter == ";"
 
 
-def _number_text(raw: pd.Series) -> pd.Series:
-    """Numbers with spaces, currency signs and accountancy brackets taken off; ``(3)`` becomes ``-3``."""
-    text = raw.str.replace(r"[\s\u00a0\u202f']", "", regex=True)
-    text = text.str.replace(r"^(₹|Rs\.?|INR|\$|€|£|¥)", "", regex=True)
-    text = text.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
-    text = text.str.replace(r"^(.*\d)-$", r"-\1", regex=True)
-    return text.where(text != "")
+def canonical_number(text: str, comma: bool) -> str | None:
+    """A number as written in a spreadsheet, as plain text with a dot (``None`` if it is not a number).
+
+    Spaces, currency signs and thousands separators go; ``(3)`` and ``3-`` are negative.
+    """
+    value = _SPACES.sub("", text)
+    value = _CURRENCY.sub("", value)
+    bracket = _BRACKETS.fullmatch(value)
+    if bracket:
+        value = "-" + bracket.group(1)
+    elif value.endswith("-") and value[:-1] and value[-2:-1].isdigit():
+        value = "-" + value[:-1]
+    if comma:
+        if _COMMA_GROUPED.fullmatch(value):
+            return value.replace(".", "").replace(",", ".")
+        if _COMMA_NUMBER.fullmatch(value):
+            return value.replace(",", ".")
+        return None
+    if _DOT_NUMBER.fullmatch(value):
+        return value.replace(",", "")
+    return None
 
 
 def parse_numbers(raw: pd.Series, comma: bool) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """``(canonical text with a dot, float value, invalid mask)``; blank cells are NA and not invalid."""
-    text = _number_text(raw)
+    """``(canonical text with a dot, float value, invalid mask)``; blank cells are NA and not invalid.
+
+    Plain numbers (the bulk of any file) are recognised vectorised; only the rest go through Python.
+    """
+    text = raw.str.strip()
+    text = text.where(text != "")
     given = text.notna()
+    plain = text.str.fullmatch(_PLAIN_COMMA if comma else _PLAIN_DOT).fillna(False).astype(bool)
+    canon = text.where(plain)
     if comma:
-        grouped = text.str.fullmatch(_COMMA_GROUPED).fillna(False).astype(bool)
-        plain = text.str.fullmatch(_COMMA_NUMBER).fillna(False).astype(bool)
-        canon = text.where(~grouped, text.str.replace(".", "", regex=False))
         canon = canon.str.replace(",", ".", regex=False)
-        valid = grouped | plain
-    else:
-        valid = text.str.fullmatch(_DOT_NUMBER).fillna(False).astype(bool)
-        canon = text.str.replace(",", "", regex=False)
-    canon = canon.where(valid & given)
-    value = pd.to_numeric(canon, errors="coerce")
-    invalid = given & (~valid | value.isna())
-    return canon, value, invalid
+    rest = given & ~plain
+    if rest.any():
+        fixed = text[rest].map(lambda v: canonical_number(v, comma)).astype("str")
+        canon = canon.mask(rest, fixed)
+    try:
+        value = canon.astype("float64")  # every non-NA value is canonical by now: a fast C cast
+    except (ValueError, TypeError):
+        value = pd.to_numeric(canon, errors="coerce")
+    invalid = given & value.isna()
+    return canon.where(~invalid), value, invalid
 
 
 @dataclass
@@ -238,38 +275,41 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
         problems.add(
             too_long,
             mapping.header(name),
-            f"{LABELS[name]} must be at most {limit} characters (got " + length.astype("str") + ").",
+            lambda name=name, limit=limit, length=length: (
+                f"{LABELS[name]} must be at most {limit} characters (got " + length.astype("Int64").astype("str") + ")."
+            ),
         )
         rows[name] = text.where(~too_long)
     problems.add(rows["sku"].isna() & ~(col("sku").str.strip().str.len() > SKU_MAX), mapping.header("sku"),
                  "SKU is required.")  # fmt: skip
 
     numeric = [n for n in ("unit_price", "reorder_level", "quantity") if n in mapping.columns]
-    comma = decimal_comma([_number_text(col(n)) for n in numeric], sheet.delimiter)
+    comma = decimal_comma([col(n).str.strip() for n in numeric], sheet.delimiter)
     for name in ("unit_price", "reorder_level", "quantity"):
         raw = col(name).str.strip()
         canon, value, invalid = parse_numbers(col(name), comma)
         header = mapping.header(name)
         whole = name != "unit_price"
         kind = "a whole number" if whole else "a number"
-        problems.add(invalid, header, f"{LABELS[name]} must be {kind} (got '" + raw + "').")
+        problems.add(invalid, header, lambda: f"{LABELS[name]} must be {kind} (got '" + raw + "').")  # noqa: B023
         negative = ~invalid & (value < 0)
-        problems.add(negative, header, f"{LABELS[name]} cannot be negative (got " + raw + ").")
+        problems.add(negative, header, lambda: f"{LABELS[name]} cannot be negative (got " + raw + ").")  # noqa: B023
         ok = ~invalid & ~negative & value.notna()
         if whole:
             fraction = ok & (value % 1 != 0)
-            problems.add(fraction, header, f"{LABELS[name]} must be a whole number (got " + raw + ").")
+            problems.add(fraction, header, lambda: f"{LABELS[name]} must be a whole number (got " + raw + ").")  # noqa: B023
             too_big = ok & ~fraction & (value > QTY_MAX)
-            problems.add(too_big, header, f"{LABELS[name]} is too large (got " + raw + ").")
+            problems.add(too_big, header, lambda: f"{LABELS[name]} is too large (got " + raw + ").")  # noqa: B023
             good = ok & ~fraction & ~too_big
             rows[name] = value.where(good).round().astype("Int64")
         else:
             too_big = ok & (value > float(PRICE_MAX))
-            problems.add(too_big, header, f"{LABELS[name]} is too large (got " + raw + ").")
+            problems.add(too_big, header, lambda: f"{LABELS[name]} is too large (got " + raw + ").")  # noqa: B023
             good = ok & ~too_big
-            has_exponent = canon.str.contains("e", case=False, regex=False).fillna(False).astype(bool)
-            fixed = value.map(lambda v: f"{v:.6f}", na_action="ignore").astype("str")
-            rows[name] = canon.where(~has_exponent, fixed).where(good)
+            exponent = canon.str.contains("[eE]", regex=True).fillna(False).astype(bool)
+            if exponent.any():
+                canon = canon.mask(exponent, value[exponent].map(lambda v: f"{v:.6f}").astype("str"))
+            rows[name] = canon.where(good)
 
     active_raw = col("active").str.strip().str.lower()
     active_given = active_raw.notna() & (active_raw != "")
@@ -277,7 +317,7 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
     problems.add(
         active_given & ~is_true & ~is_false,
         mapping.header("active"),
-        "Active must be yes or no (got '" + col("active").str.strip() + "').",
+        lambda: "Active must be yes or no (got '" + col("active").str.strip() + "').",
     )
     rows["active"] = pd.Series(pd.NA, index=frame.index, dtype="boolean").mask(is_true, True).mask(is_false, False)
     rows["store"] = _text(col("store"))

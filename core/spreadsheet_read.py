@@ -225,6 +225,60 @@ def _physical_lines(records: list[list[str]], text: str, delimiter: str, count: 
     return count
 
 
+def _parse_arrow(text: str, delimiter: str, width: int, skip: int) -> pd.DataFrame | None:
+    """The fast path (multi-threaded pyarrow): every row exactly ``width`` cells, no blank lines; else ``None``."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    names = [str(j) for j in range(width)]
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=skip, block_size=1 << 22),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=float("nan"))}.get)
+    frame.columns = list(range(width))
+    return frame
+
+
+def _parse_pandas(text: str, delimiter: str, width: int, skip: int) -> pd.DataFrame | None:
+    """Rows shorter than the header are padded, blank lines kept; ``None`` for rows longer than the header."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                header=None,
+                names=list(range(width)),
+                skiprows=skip,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                engine="c",
+                quotechar='"',
+                doublequote=True,
+                index_col=False,
+            )
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError):
+        return None  # ragged rows or odd quoting: the careful reader says which line
+
+
 def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
     text, encoding = decode(data)
     if not text.strip().strip("\ufeff"):
@@ -250,32 +304,16 @@ def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
     width = len(headers)
     sheet: Sheet | None = None
     if width:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                frame = pd.read_csv(
-                    io.StringIO(text),
-                    sep=delimiter,
-                    header=None,
-                    names=list(range(width)),
-                    skiprows=skip,
-                    dtype=str,
-                    keep_default_na=False,
-                    na_filter=False,
-                    skip_blank_lines=False,
-                    engine="c",
-                    quotechar='"',
-                    doublequote=True,
-                    index_col=False,
-                )
-        except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError):
-            frame = None  # ragged rows or odd quoting: the careful reader below says which line
+        frame = _parse_arrow(text, delimiter, width, skip)
+        if frame is None:
+            frame = _parse_pandas(text, delimiter, width, skip)
         if frame is not None:
             frame["line"] = pd.RangeIndex(first_data_line, first_data_line + len(frame)).to_numpy(dtype="int64")
             blank = pd.Series(True, index=frame.index)
             for j in range(width):
                 blank &= frame[j].str.strip() == ""
-            frame = frame[~blank].reset_index(drop=True)
+            if blank.any():
+                frame = frame[~blank].reset_index(drop=True)
             sheet = Sheet(headers, frame, skipped_lines + header_index + 1, "csv")
     if sheet is None:
         reader = csv.reader(io.StringIO(text), delimiter=delimiter)
