@@ -72,6 +72,10 @@ _TEMP_TABLES = ("import_rows", "import_eval", "import_bad", "import_products", "
 class ImportFileError(ValidationError):
     """A problem with the whole file or the command (no store for the counts, unknown --store)."""
 
+    def __init__(self, message: str, *, needs_store: bool = False) -> None:
+        super().__init__(message)
+        self.needs_store = needs_store
+
 
 @dataclass
 class ImportReport:
@@ -92,6 +96,7 @@ class ImportReport:
     file_error: str | None = None  # "file" (unreadable, exit 2) or "refused" (permission/conflict, exit 1)
     import_id: int | None = None
     store: str | None = None
+    needs_store: bool = False  # the file has counts but no store column: the caller must choose a store
     seconds: float = 0.0
 
     @property
@@ -194,6 +199,7 @@ def import_file(
             run(db, actor, action, work.body, entity="import", entity_id=name)
     except ImportFileError as exc:
         _file_report(report, exc.message)
+        report.needs_store = exc.needs_store
     except (PermissionDenied, InventoryError) as exc:
         _file_report(report, str(exc), "refused")
     report.seconds = round(time.perf_counter() - started, 3)
@@ -340,7 +346,8 @@ class _Import:
         if counted.any() and default_id is None and not self.cleaned.has_store:
             raise ImportFileError(
                 "The file has quantities but no store column: choose the store they were counted in"
-                " (the store selector, or --store CODE)."
+                " (the store selector, or --store CODE).",
+                needs_store=True,
             )
         default_code = code_of.get(default_id)
         if self.cleaned.has_store:
