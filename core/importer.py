@@ -497,6 +497,7 @@ class _Import:
             )
         for t in _TEMP_TABLES:
             tx.execute(f"DROP TABLE IF EXISTS {t}")
+        self.step(0.9, "Saving")  # the commit follows: until it is done, a crash leaves everything as before
         return report
 
     def _audit_denied(self, tx: Tx, denied: pd.DataFrame) -> None:
