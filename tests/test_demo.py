@@ -60,7 +60,7 @@ def test_generate__passes_check_with_the_sizes_asked_for(db: Database) -> None:
     assert summary["days"] == 14 and summary["seed"] == 7
     assert movements > 120  # more than the opening stock-ins
     with db.reader() as tx:
-        assert tx.scalar("SELECT count(DISTINCT CAST(created_at AS DATE)) FROM movements") == 14
+        assert tx.scalar("SELECT count(DISTINCT CAST(created_at AT TIME ZONE 'UTC' AS DATE)) FROM movements") == 14
         assert tx.all("SELECT action, outcome, actor FROM audit") == [("system.demo", "ok", "cli")]
 
 
