@@ -180,6 +180,9 @@ def _text(raw: pd.Series) -> pd.Series:
     guarded = text.str.startswith("'").fillna(False).astype(bool)
     if guarded.any():
         text = text.mask(guarded, text[guarded].map(lambda v: _FORMULA_GUARD.sub(r"\1", v)))
+    quoted = text.str.startswith('="').fillna(False).astype(bool)  # Excel's ="00123" keeps leading zeros
+    if quoted.any():
+        text = text.mask(quoted, text[quoted].str.replace(r'^="(.*)"$', r"\1", regex=True))
     return text.where(text != "")
 
 
@@ -203,7 +206,7 @@ def canonical_number(text: str, comma: bool) -> str | None:
     Spaces, currency signs and thousands separators go; ``(3)`` and ``3-`` are negative.
     """
     value = _SPACES.sub("", text)
-    value = _CURRENCY.sub("", value)
+    value = _CURRENCY.sub("", value).removesuffix("/-")  # "450/-": rupees, as written on Indian price lists
     bracket = _BRACKETS.fullmatch(value)
     if bracket:
         value = "-" + bracket.group(1)

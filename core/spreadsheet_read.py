@@ -87,11 +87,13 @@ def decode(data: bytes) -> tuple[str, str]:
 
 
 def normalise_header(text: Any) -> str:
-    """Lower case, trimmed, ``_``/``-``/``.`` and runs of spaces as one space, a trailing ``(unit)`` dropped."""
+    """Lower case, a trailing ``(unit)`` dropped, ``#`` read as "no", other punctuation and runs of spaces as one
+    space: ``" Unit_Price (₹) "`` -> ``"unit price"``, ``"Item #"`` -> ``"item no"``."""
     value = str(text).replace("\ufeff", "").strip().strip("\"'").lower()
     value = re.sub(r"\s*[\(\[][^\)\]]*[\)\]]\s*$", "", value)
-    value = re.sub(r"[\s_\-.]+", " ", value)
-    return value.strip(" :#*")
+    value = value.replace("#", " no ")
+    value = re.sub(r"[^\w]+|_+", " ", value)
+    return value.strip()
 
 
 def _cell_text(value: Any) -> str:
@@ -187,7 +189,7 @@ def _read_workbook(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
 
 
 def _head_records(text: str, delimiter: str, limit: int = HEADER_SCAN_ROWS) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(text[:200_000]), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text[:200_000], newline=""), delimiter=delimiter)
     out: list[list[str]] = []
     try:
         for row in reader:
@@ -218,7 +220,7 @@ def _physical_lines(records: list[list[str]], text: str, delimiter: str, count: 
     """How many text lines the first ``count`` records span (quoted cells may hold newlines)."""
     if count == 0:
         return 0
-    reader = csv.reader(io.StringIO(text[:400_000]), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text[:400_000], newline=""), delimiter=delimiter)
     for i, _ in enumerate(reader, start=1):
         if i == count:
             return reader.line_num
@@ -316,7 +318,7 @@ def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
                 frame = frame[~blank].reset_index(drop=True)
             sheet = Sheet(headers, frame, skipped_lines + header_index + 1, "csv")
     if sheet is None:
-        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         rows = list(reader)
         sheet = _grid_to_sheet(rows[header_index + 1 :], header_index, headers, "csv", first_line=first_data_line)
         sheet.header_line = skipped_lines + header_index + 1

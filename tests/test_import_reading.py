@@ -231,3 +231,13 @@ def test_header_only__nothing_to_do_is_not_an_error(shop: Database) -> None:
     report = imp(shop, "header_only.csv")
     assert (report.rows, report.errors, report.applied, report.exit_code) == (0, [], True, 0)
     assert any("no data rows" in w for w in report.warnings)
+
+
+def test_real_world_exports__cr_newlines_rupee_suffix_excel_text_and_header_punctuation(shop: Database) -> None:
+    data = b'Item #,Qty.,Price (Rs)\r="00123",4,450/-\rMILK-1L,7,"Rs. 1,050.00"\r'
+    report = import_file(shop, SYSTEM, data, file_name="tally.csv", store="S1")
+    assert report.errors[0]["message"] == "00123 is a new product: its name is required."
+    assert report.preview["sku"].tolist() == ["00123", "MILK-1L"]
+    assert report.preview["fate"].tolist() == ["error", "update"]
+    imp2 = import_file(shop, SYSTEM, b"sku,unit_price\nRICE-5KG,460/-\n", file_name="r.csv")
+    assert imp2.errors == [] and str(get_product(shop, "RICE-5KG")["unit_price"]) == "460.00"
