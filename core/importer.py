@@ -299,7 +299,10 @@ class _Import:
             "SELECT line, product_id IS NULL AS is_new, coalesce(product_active, TRUE) AS product_active,"
             f" {', '.join('c_' + n for n in _CHANGED)}, old_quantity FROM import_eval ORDER BY line"
         )
-        rows = rows.merge(flags, on="line", how="left", validate="one_to_one")
+        if len(flags) != len(rows) or not (flags["line"].to_numpy() == rows["line"].to_numpy()).all():
+            raise AssertionError("the staged rows do not match the file's rows")  # pragma: no cover
+        for name in flags.columns.drop("line"):  # both are in line order: no join needed
+            rows[name] = flags[name].to_numpy()
         db_problems, db_denied = self._database_checks(rows)
         parts = [p for p in (self.cleaned.problems, store_problems, db_problems) if len(p)]
         problems = pd.concat(parts, ignore_index=True) if parts else empty_problems()

@@ -333,7 +333,7 @@ def read_sheet(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
 
     Raises ``FileProblem`` for an empty, damaged or binary file.
     """
-    if not data or not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+    if re.search(rb"[^\s\x00\xef\xbb\xbf\xff\xfe]", data) is None:
         raise FileProblem("The file is empty.")
     if data.startswith(ZIP_MAGIC) or data.startswith(OLE_MAGIC):
         return _read_workbook(data, is_sku)
