@@ -228,3 +228,16 @@ def test_real_staff_account__actor_from_the_users_table(shop: Database) -> None:
     report = import_file(shop, staff, b"sku,quantity\nMILK-1L,1\n", file_name="c.csv")
     assert report.applied and report.store == "S2"
     assert get_stock(shop, SYSTEM, "S2", "MILK-1L")["quantity"] == 1
+
+
+def test_new_sku_counted_in_two_stores__one_product_two_stock_rows(shop: Database) -> None:
+    data = b"store,sku,name,category,unit_price,quantity\nS1,TEA-1,Tea,Drinks,2.40,5\nS2,TEA-1,,,,3\n"
+    report = imp(shop, data)
+    assert report.errors == [] and report.created == 2  # both lines create something new
+    assert get_product(shop, "TEA-1")["version"] == 1
+    assert (get_stock(shop, SYSTEM, "S1", "TEA-1")["quantity"], get_stock(shop, SYSTEM, "S2", "TEA-1")["quantity"]) == (
+        5,
+        3,
+    )
+    again = imp(shop, data)
+    assert again.unchanged == 2 and check(shop)["ok"]
