@@ -279,7 +279,7 @@ def _reference_tables(tx: Tx) -> None:
     _create(
         tx,
         "demo_cat",
-        "cat INTEGER, code VARCHAR, name VARCHAR, weight DOUBLE, perishable INTEGER",
+        "cat INTEGER, code VARCHAR, name VARCHAR, weight DOUBLE PRECISION, perishable INTEGER",
         [(i, code, name, float(w), int(p)) for i, (code, name, w, p) in enumerate(cats)],
     )
     lines, sizes, variants = [], [], []
@@ -288,7 +288,7 @@ def _reference_tables(tx: Tx) -> None:
         sizes += [(g, i, label, price) for i, (label, price) in enumerate(gsizes)]
         variants += [(g, i, text) for i, text in enumerate(gvariants)]
     _create(tx, "demo_line", "grp INTEGER, cat INTEGER, multi INTEGER, line INTEGER, name VARCHAR", lines)
-    _create(tx, "demo_size", "grp INTEGER, size INTEGER, label VARCHAR, price DOUBLE", sizes)
+    _create(tx, "demo_size", "grp INTEGER, size INTEGER, label VARCHAR, price DOUBLE PRECISION", sizes)
     _create(tx, "demo_variant", "grp INTEGER, variant INTEGER, name VARCHAR", variants)
     _create(tx, "demo_pack", "pack INTEGER", [(p,) for p in PACKS])
     _create(tx, "demo_vendor", "v INTEGER, name VARCHAR", list(enumerate(VENDORS)))
@@ -323,8 +323,8 @@ def _hash(seed: int, salt: int, *columns: str) -> str:
 
 
 def _unit(seed: int, salt: int, *columns: str) -> str:
-    """SQL for a pseudo-random DOUBLE in [0, 1)."""
-    return f"(CAST({_hash(seed, salt, *columns)} AS DOUBLE) / {PRIME})"
+    """SQL for a pseudo-random DOUBLE PRECISION in [0, 1)."""
+    return f"(CAST({_hash(seed, salt, *columns)} AS DOUBLE PRECISION) / {PRIME})"
 
 
 # ---- arguments ------------------------------------------------------------------------------------------------
@@ -457,7 +457,7 @@ class _Plan:
         tx.execute(
             "INSERT INTO stock (store_id, product_id, quantity, version, updated_at, updated_by)"
             f" SELECT {self.first['stores'] - 1} + sn, {self.first['products'] - 1} + pn, closing, n + 2,"
-            f" to_timestamp({self.epoch} + last_t), $1 FROM demo_pair",
+            f" to_timestamp({self.epoch} + last_t), CAST($1 AS VARCHAR) FROM demo_pair",
             [email],
         )
         _drop(tx, ("demo_pair",))
@@ -485,7 +485,7 @@ class _Plan:
         tx.execute(
             "INSERT INTO vendors (id, name, contact, created_at)"
             f" SELECT {base} + v + 1, name, '+91 ' || CAST(70000 + {self.h(1, 'v')} % 29999 AS VARCHAR) || ' '"
-            f" || lpad(CAST({self.h(2, 'v')} % 100000 AS VARCHAR), 5, '0'), $1 FROM demo_vendor",
+            f" || lpad(CAST({self.h(2, 'v')} % 100000 AS VARCHAR), 5, '0'), CAST($1 AS TIMESTAMPTZ) FROM demo_vendor",
             [created],
         )
         tx.execute(
@@ -501,7 +501,7 @@ class _Plan:
         base = self._ids(tx, "stores", "store_ids", self.stores)
         tx.execute(
             "INSERT INTO stores (id, code, name, created_at, updated_at)"
-            f" SELECT {base} + sn, code, name, $1, $1 FROM demo_store",
+            f" SELECT {base} + sn, code, name, CAST($1 AS TIMESTAMPTZ), CAST($1 AS TIMESTAMPTZ) FROM demo_store",
             [created],
         )
         tx.execute(self._products_sql())
@@ -509,7 +509,8 @@ class _Plan:
         tx.execute(
             "INSERT INTO products (id, sku, name, category, unit_price, reorder_level, vendor_id, created_at,"
             " updated_at, updated_by)"
-            f" SELECT {base} + pn, sku, name, category, unit_price, reorder, {self.first['vendors']} + v, $1, $1, $2"
+            f" SELECT {base} + pn, sku, name, category, unit_price, reorder, {self.first['vendors']} + v, CAST($1 AS TIMESTAMPTZ),"
+            " CAST($1 AS TIMESTAMPTZ), CAST($2 AS VARCHAR)"
             " FROM demo_p",
             [created, email],
         )
@@ -567,7 +568,7 @@ class _Plan:
         return (
             "CREATE TEMP TABLE demo_pairs AS"
             " SELECT sn, pn, v, rate, demand, case_qty, perishable, intv, ns, nrm, t0, target,"
-            f"  CASE WHEN phase <= {d - 1} THEN CAST(floor(({d - 1} - phase) / CAST(intv AS DOUBLE)) AS INTEGER) + 1"
+            f"  CASE WHEN phase <= {d - 1} THEN CAST(floor(({d - 1} - phase) / CAST(intv AS DOUBLE PRECISION)) AS INTEGER) + 1"
             "  ELSE 0 END AS nr, phase"
             f" FROM (SELECT y.*, 1 + {self.h(31, *pair)} % intv AS phase"
             "  FROM (SELECT x.*,"
@@ -575,7 +576,7 @@ class _Plan:
             "   AS intv,"
             f"   CAST(floor(rate * {d} / {self.keep_mean} + {self.u(25, *pair)}) AS INTEGER) AS ns,"
             f"   CASE WHEN {self.h(43, *pair)} % 1000 < chance THEN 1 ELSE 0 END"
-            f"   + CASE WHEN {self.h(43, *pair)} % 1000 < chance / 5 THEN 1 ELSE 0 END AS nrm,"
+            f"   + CASE WHEN {self.h(43, *pair)} % 1000 * 5 < chance THEN 1 ELSE 0 END AS nrm,"
             f"   least(25200 + {self.h(54, *pair)} % 3600, {self.now_offset}) AS t0,"
             f"   CASE WHEN {self.h(50, *pair)} % 1000 < 45 THEN 0"
             f"   WHEN {self.h(50, *pair)} % 1000 < 140 THEN 1 + {self.h(51, *pair)} % reorder"
@@ -668,7 +669,7 @@ class _Plan:
             f"  {self.first['stores'] - 1} + sn, {self.first['products'] - 1} + pn,"
             "  CASE kr WHEN 2 THEN 'sale' WHEN 3 THEN 'removal' ELSE 'stock_in' END, delta, quantity_after,"
             f"  CASE rc {reasons} END, CASE WHEN kr <= 1 THEN {self.first['vendors']} + v END,"
-            f"  $1, to_timestamp({self.epoch} + t)"
+            f"  CAST($1 AS VARCHAR), to_timestamp({self.epoch} + t)"
             " FROM (SELECT sn, pn, 0 AS kr, 0 AS k, t0 AS t, opening AS delta, opening AS quantity_after, 1 AS rc, v"
             "  FROM demo_pair"
             "  UNION ALL SELECT e.sn, e.pn, e.kr, e.k, e.t, e.delta, p.opening + e.run, e.rc, p.v"

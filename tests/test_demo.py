@@ -279,7 +279,7 @@ def test_cli_demo__loads_prints_counts_and_refuses_a_second_load(tmp_path: Path,
     assert checked == 0 and report["ok"] is True
 
 
-def test_cli_demo__bad_size_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_demo__too_many_stores_is_refused_with_a_sentence(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     code = main(["--db", str(tmp_path / "x.duckdb"), "demo", "--stores", "5000"])
 
     assert code == 1
