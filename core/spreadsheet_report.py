@@ -1,0 +1,121 @@
+"""The import report: what an import did (or would do), as values: counts, every error, each row's fate.
+
+Invariants: ``errors`` are ``{"line", "column", "message"}`` sorted by line (``line`` is ``None`` only for a
+problem with the whole file, which is then the only error); ``created``/``updated``/``unchanged`` count ROWS by
+fate, so they add up to ``rows`` minus the rows with errors (a new SKU counted in two stores is two ``create``
+rows); ``preview`` has one row per data row: line, sku, store, fate, message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from core.errors import ValidationError
+
+FATES = ("create", "update", "unchanged", "error")
+
+
+class ImportFileError(ValidationError):
+    """A problem with the whole file or the command (no store for the counts, unknown --store)."""
+
+    def __init__(self, message: str, *, needs_store: bool = False) -> None:
+        super().__init__(message)
+        self.needs_store = needs_store
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or would do). ``to_json()`` is the SPEC's object."""
+
+    file_name: str
+    sha256: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    applied: bool = False
+    dry_run: bool = False
+    skip_invalid: bool = False
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    preview: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["line", "sku", "store", "fate"]))
+    file_error: str | None = None  # "file" (unreadable, exit 2) or "refused" (permission/conflict, exit 1)
+    import_id: int | None = None
+    store: str | None = None
+    needs_store: bool = False  # the file has counts but no store column: the caller must choose a store
+    seconds: float = 0.0
+
+    @property
+    def error_rows(self) -> int:
+        return len({e["line"] for e in self.errors if e["line"] is not None})
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors)
+
+    @property
+    def exit_code(self) -> int:
+        """0 applied (or a dry run that would apply), 1 refused, 2 unreadable file or bad command input."""
+        if self.file_error == "file":
+            return 2
+        if self.file_error == "refused" or (self.errors and not self.skip_invalid):
+            return 1
+        return 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "applied": self.applied,
+            "errors": [dict(e) for e in self.errors],
+            "warnings": list(self.warnings),
+        }
+
+    def error_report_csv(self) -> bytes:
+        """Every error as a CSV (line, column, message), UTF-8 with BOM so spreadsheets show accents."""
+        frame = pd.DataFrame(self.errors, columns=["line", "column", "message"])
+        frame["line"] = frame["line"].astype("Int64")
+        return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def file_report(report: ImportReport, message: str, kind: str = "file") -> ImportReport:
+    report.errors = [{"line": None, "column": None, "message": message}]
+    report.file_error, report.applied = kind, False
+    return report
+
+
+def fill_report(report: ImportReport, rows: pd.DataFrame, problems: pd.DataFrame) -> None:
+    """Each row's fate (error, create, update, unchanged), the counts, the preview and the sorted errors."""
+    changed_product = rows[[c for c in rows.columns if c.startswith("c_")]].fillna(False).astype(bool).any(axis=1)
+    is_new = rows["is_new"].fillna(False).astype(bool)
+    count_change = rows["quantity"].notna() & rows["store_id"].notna()
+    count_change &= (rows["quantity"] != rows["old_quantity"]).fillna(False).astype(bool)
+    fate = pd.Series("unchanged", index=rows.index, dtype="str")
+    fate = fate.mask(changed_product | count_change, "update").mask(is_new, "create").mask(rows["bad"], "error")
+    order = problems.assign(_order=range(len(problems))).sort_values(["line", "_order"], kind="stable")
+    messages = order.groupby("line")["message"].agg("; ".join) if len(order) else pd.Series(dtype="str")
+    preview = pd.DataFrame(
+        {
+            "line": rows["line"].to_numpy(),
+            "sku": rows["sku"].to_numpy(),
+            "store": rows["store_code"].to_numpy(),
+            "fate": fate.to_numpy(),
+        }
+    )
+    preview["message"] = preview["line"].map(messages).fillna("")
+    counts = fate.value_counts()
+    r = report
+    r.created, r.updated, r.unchanged = (int(counts.get(k, 0)) for k in ("create", "update", "unchanged"))
+    r.preview = preview
+    errors = order.drop(columns="_order")
+    errors = errors.astype({"line": "object", "column": "object", "message": "object"})
+    errors = errors.where(errors.notna(), None)
+    r.errors = [
+        {"line": None if line is None else int(line), "column": column, "message": message}
+        for line, column, message in zip(errors["line"], errors["column"], errors["message"], strict=True)
+    ]

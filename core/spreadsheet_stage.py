@@ -1,0 +1,236 @@
+"""Staging an import inside its transaction: rows into a temporary table, then what the database makes wrong.
+
+``Staging.evaluate`` loads the cleaned rows (``core.spreadsheet_clean``) into ``import_rows``, joins them with
+products, vendors and stock into ``import_eval`` (one flag per changed field, the count on hand), and adds the
+problems only the database can tell: an unknown or deactivated store, a store outside a staff member's, a new SKU
+without name/category/unit_price, a count for a deactivated product, and any staff row that would change the
+catalog (``denied``). It writes nothing but temporary tables, so a dry run is this and a rollback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from core.db import Tx
+from core.permissions import Actor, can, require
+from core.spreadsheet_clean import LABELS, PRODUCT_FIELDS, CleanRows, Mapping, ProblemList, empty_problems
+from core.spreadsheet_report import ImportFileError, ImportReport, fill_report
+
+Progress = Callable[[float, str], None]
+VENDOR_IDS = "(SELECT lower(name) AS lname, min(id) AS id FROM vendors GROUP BY lower(name))"
+STAGING = (
+    "CREATE TEMP TABLE import_rows (line INTEGER, sku VARCHAR, name VARCHAR, category VARCHAR,"
+    " unit_price DECIMAL(12, 2), reorder_level INTEGER, vendor VARCHAR, active BOOLEAN, quantity INTEGER,"
+    " store_id BIGINT, bad BOOLEAN)"
+)
+CHANGED = {
+    "name": "r.name IS NOT NULL AND r.name IS DISTINCT FROM p.name",
+    "category": "r.category IS NOT NULL AND r.category IS DISTINCT FROM p.category",
+    "unit_price": "r.unit_price IS NOT NULL AND r.unit_price IS DISTINCT FROM p.unit_price",
+    "reorder_level": "r.reorder_level IS NOT NULL AND r.reorder_level IS DISTINCT FROM p.reorder_level",
+    "vendor": "r.vendor IS NOT NULL AND v.id IS DISTINCT FROM p.vendor_id",
+    "active": "r.active IS NOT NULL AND r.active IS DISTINCT FROM p.active",
+}
+TEMP_TABLES = ("import_rows", "import_eval", "import_bad", "import_products", "import_moves", "import_denied")
+
+
+class Staging:
+    """One import's evaluation inside a transaction; it may run several times (the runner retries conflicts)."""
+
+    def __init__(
+        self,
+        actor: Actor,
+        action: str,
+        report: ImportReport,
+        cleaned: CleanRows,
+        mapping: Mapping,
+        store: str | None,
+        step: Progress,
+    ) -> None:
+        self.actor, self.action, self.report, self.cleaned = actor, action, report, cleaned
+        self.mapping, self.store_option, self.step = mapping, store, step
+        self.default_store: dict[str, Any] | None = None
+
+    # ---- evaluation (no writes) -------------------------------------------------------------------------------
+
+    def evaluate(self, tx: Tx) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Stage the rows and decide each one's fate. Returns (rows with flags, problems, denied lines)."""
+        require(self.actor, self.action, entity="import", entity_id=self.report.file_name)
+        rows = self.cleaned.rows.copy()
+        store_problems, store_denied = self._resolve_stores(tx, rows)
+        rows["bad"] = rows["bad"] | rows["line"].isin(store_problems["line"])
+        for t in TEMP_TABLES:
+            tx.execute(f"DROP TABLE IF EXISTS {t}")
+        tx.execute(STAGING)
+        tx.load_frame("import_rows", rows.drop(columns=["store", "store_code"]))
+        changed = ", ".join(f"({sql}) AS c_{name}" for name, sql in CHANGED.items())
+        tx.execute(
+            "CREATE TEMP TABLE import_eval AS SELECT r.*, p.id AS product_id, p.version AS product_version,"
+            f" p.active AS product_active, v.id AS vendor_id, {changed},"
+            " coalesce(s.quantity, 0) AS old_quantity, s.store_id IS NOT NULL AS has_stock"
+            " FROM import_rows r LEFT JOIN products p ON p.sku = r.sku"
+            f" LEFT JOIN {VENDOR_IDS} v ON v.lname = lower(r.vendor)"
+            " LEFT JOIN stock s ON s.store_id = r.store_id AND s.product_id = p.id"
+        )
+        flags = tx.frame(
+            "SELECT line, product_id IS NULL AS is_new, coalesce(product_active, TRUE) AS product_active,"
+            f" {', '.join('c_' + n for n in CHANGED)}, old_quantity FROM import_eval ORDER BY line"
+        )
+        if len(flags) != len(rows) or not (flags["line"].to_numpy() == rows["line"].to_numpy()).all():
+            raise AssertionError("the staged rows do not match the file's rows")  # pragma: no cover
+        for name in flags.columns.drop("line"):  # both are in line order: no join needed
+            rows[name] = flags[name].to_numpy()
+        db_problems, db_denied = self._database_checks(rows)
+        parts = [p for p in (self.cleaned.problems, store_problems, db_problems) if len(p)]
+        problems = pd.concat(parts, ignore_index=True) if parts else empty_problems()
+        rows["bad"] = rows["bad"] | rows["line"].isin(problems["line"])
+        fill_report(self.report, rows, problems)
+        denied = [d for d in (store_denied, db_denied) if len(d)]
+        return rows, problems, pd.concat(denied, ignore_index=True) if denied else store_denied
+
+    def _resolve_stores(self, tx: Tx, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Give every row with a quantity its store id; problems and denied lines for the rest."""
+        stores = tx.frame("SELECT id, code, name, active FROM stores ORDER BY code")
+        by_code = {str(c).upper(): i for c, i in zip(stores["code"], stores["id"], strict=True)}
+        names = stores["name"].str.lower()
+        once = names.value_counts()
+        by_name = {n: i for n, i in zip(names, stores["id"], strict=True) if once.get(n) == 1}
+        code_of = dict(zip(stores["id"], stores["code"], strict=True))
+        active = dict(zip(stores["id"], stores["active"], strict=True))
+
+        def find(text: str) -> int | None:
+            key = str(text).strip()
+            return by_code.get(key.upper(), by_name.get(key.lower()))
+
+        default_id = None
+        if self.store_option:
+            default_id = find(self.store_option)
+            if default_id is None:
+                raise ImportFileError(f"There is no store with code {self.store_option!r}.")
+            require(
+                self.actor,
+                self.action,
+                default_id,
+                store_label=code_of[default_id],
+                entity="store",
+                entity_id=code_of[default_id],
+                attempted={"file": self.report.file_name},
+            )
+        elif not self.cleaned.has_store:
+            usable = [int(i) for i, a in active.items() if a and can(self.actor, self.action, int(i))]
+            default_id = usable[0] if len(usable) == 1 else None
+        if default_id is not None:
+            self.default_store = {"id": int(default_id), "code": code_of[default_id]}
+            self.report.store = code_of[default_id]
+        counted = rows["quantity"].notna() & rows["sku"].notna()
+        if counted.any() and default_id is None and not self.cleaned.has_store:
+            raise ImportFileError(
+                "The file has quantities but no store column: choose the store they were counted in"
+                " (the store selector, or --store CODE).",
+                needs_store=True,
+            )
+        default_code = code_of.get(default_id)
+        if self.cleaned.has_store:
+            text = rows["store"].fillna(default_code) if default_code else rows["store"]
+            codes, uniques = pd.factorize(text.where(counted))  # -1 (no store) picks the NA appended last
+            found = [find(t) for t in uniques]
+            ids = pd.array([*found, None], dtype="Int64")[codes]
+            names_found = pd.array([code_of.get(i) if i is not None else None for i in found] + [None], dtype="str")
+            rows["store_id"] = pd.Series(ids, index=rows.index)
+            rows["store_code"] = pd.Series(names_found[codes], index=rows.index)
+        else:
+            text = pd.Series(default_code, index=rows.index, dtype="str").where(counted)
+            rows["store_id"] = pd.Series(pd.NA, index=rows.index, dtype="Int64").mask(counted, default_id)
+            rows["store_code"] = text
+        header = self.mapping.header("store")
+        out = ProblemList(rows["line"])
+        out.add(counted & text.isna(), header, "The store is missing: fill in the store column or choose a store.")
+        unknown = counted & text.notna() & rows["store_id"].isna()
+        out.add(unknown, header, lambda: "There is no store with code " + text.fillna("") + ".")
+        known = counted & rows["store_id"].notna()
+        inactive_ids = [i for i, a in active.items() if not a]
+        out.add(known & rows["store_id"].isin(inactive_ids), header, lambda: "Store " + rows["store_code"].fillna("") +
+                " is deactivated.")  # fmt: skip
+        allowed = [int(i) for i in stores["id"] if can(self.actor, self.action, int(i))]
+        foreign = known & ~rows["store_id"].isin(allowed)
+        if not foreign.any():
+            return out.frame(), denied_frame(rows, foreign, "import.counts", "")
+        message = "You are not assigned to store " + rows["store_code"].fillna("") + "."
+        out.add(foreign, header, message)
+        attempted = "quantity=" + rows["quantity"].astype("str")
+        return out.frame(), denied_frame(rows, foreign, "import.counts", message, attempted)
+
+    def _database_checks(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """New SKUs need name/category/price; deactivated products are not counted; staff change counts only."""
+        out = ProblemList(rows["line"])
+        good = ~rows["bad"]
+        sku = rows["sku"].fillna("")
+        new = good & rows["is_new"].fillna(False).astype(bool)
+        owner_rules = can(self.actor, "import.catalog")
+        if owner_rules and new.any():
+            for name in ("name", "category", "unit_price"):
+                if self.cleaned.has_store:  # a value on any line of the SKU will do
+                    given = rows[name][new].notna().groupby(sku[new]).transform("any").reindex(rows.index)
+                    missing = new & ~given.fillna(False).astype(bool)
+                else:
+                    missing = new & rows[name].isna()
+                label = LABELS[name].lower()
+                out.add(
+                    missing,
+                    self.mapping.header(name),
+                    lambda label=label: sku + f" is a new product: its {label} is required.",
+                )
+        counting = good & rows["quantity"].notna() & rows["store_id"].notna()
+        count_changes = counting & (rows["quantity"] != rows["old_quantity"]).fillna(False)
+        inactive = count_changes & ~rows["product_active"].fillna(True).astype(bool)
+        if inactive.any():
+            reactivating = sku[(rows["active"] == True).fillna(False).astype(bool)]  # noqa: E712
+            inactive &= ~sku.isin(reactivating)
+            out.add(
+                inactive,
+                self.mapping.header("quantity"),
+                lambda: "Product " + sku + " is deactivated; set its active column to yes to count it.",
+            )
+        changes = pd.DataFrame({n: rows[f"c_{n}"].fillna(False).astype(bool) for n in PRODUCT_FIELDS})
+        editing = good & ~new & changes.any(axis=1)
+        hit = new | editing
+        if owner_rules or not hit.any():
+            return out.frame(), denied_frame(rows, hit & False, "", "")
+        column = pd.Series(self.mapping.header("sku"), index=rows.index, dtype=object)
+        what = pd.Series("", index=rows.index, dtype="str")
+        attempted = pd.Series("", index=rows.index, dtype="str")
+        for name in reversed(PRODUCT_FIELDS):
+            column = column.mask(editing & changes[name], self.mapping.header(name))
+            label = LABELS[name].lower()
+            what = (label + (", " + what).where(what != "", "")).where(changes[name], what)
+            value = (name + "=" + rows[name].astype("str")).where((changes[name] | new) & rows[name].notna(), "")
+            attempted = (value + " " + attempted).str.strip()
+        msg_new = sku + " is not in the catalog: only the owner can add products."
+        msg_edit = "Staff can import stock counts only, not catalog changes (this row changes the " + what + ")."
+        message = msg_new.where(new, msg_edit)
+        out.add(hit, column, message)
+        return out.frame(), denied_frame(rows, hit, "import.catalog", message, attempted)
+
+
+def denied_frame(
+    rows: pd.DataFrame, mask: pd.Series, action: str, message: pd.Series | str, attempted: pd.Series | str = ""
+) -> pd.DataFrame:
+    """The lines in ``mask`` as refused attempts, for the ``denied`` audit rows."""
+    pick = mask.fillna(False).astype(bool)
+
+    def part(value: pd.Series | str) -> Any:
+        return value[pick].astype(object).to_numpy() if isinstance(value, pd.Series) else value
+
+    return pd.DataFrame(
+        {
+            "line": rows["line"][pick],
+            "sku": rows["sku"][pick].astype(object),
+            "store": rows["store_code"][pick].astype(object),
+            "action": action,
+            "message": part(message),
+            "attempted": part(attempted),
+        }
+    )
