@@ -58,77 +58,87 @@ def _change(current: Any, previous: Any) -> float | None:
     return round((float(current) - float(previous)) * 100.0 / float(previous), 1)
 
 
-def sales_summary(tx: Tx, where: str, bounds: dict[str, datetime]) -> dict[str, Any]:
-    """Units and revenue in the period and in the previous one, with the change in percent."""
-    row = tx.dicts(
-        "SELECT coalesce(sum(-m.delta) FILTER (WHERE m.created_at >= $2), 0) AS units,"
-        " coalesce(sum(-m.delta * p.unit_price) FILTER (WHERE m.created_at >= $2), 0) AS revenue,"
-        " coalesce(sum(-m.delta) FILTER (WHERE m.created_at < $2), 0) AS previous_units,"
-        " coalesce(sum(-m.delta * p.unit_price) FILTER (WHERE m.created_at < $2), 0) AS previous_revenue"
-        f" FROM {_SALES_FROM} WHERE m.kind = 'sale' AND m.created_at >= $1 AND m.created_at < $3 AND {where}",
-        [bounds["previous_start"], bounds["start"], bounds["end"]],
-    )[0]
-    units, previous_units = int(row["units"]), int(row["previous_units"])
-    revenue, previous_revenue = _money(row["revenue"]), _money(row["previous_revenue"])
+def product_sales(
+    tx: Tx, where_m: str, where_s: str, bounds: dict[str, datetime], limit: int = CHART_ROWS
+) -> dict[str, Any]:
+    """Sales totals for the period and the previous one, the top sellers and the slowest movers, from ONE
+    pass over the sales of both periods aggregated per product (the ledger is the big table; this is the
+    dashboard's main cost). Slowest movers are active products on hand that sold the fewest units in the period
+    (none at all first); ties go to the larger stock value, the money standing still."""
+    rows = tx.dicts(
+        "WITH sold AS (SELECT m.product_id,"
+        "   coalesce(sum(-m.delta) FILTER (WHERE m.created_at >= $2), 0) AS units,"
+        "   coalesce(sum(-m.delta) FILTER (WHERE m.created_at < $2), 0) AS previous_units"
+        "  FROM movements m WHERE m.kind = 'sale' AND m.created_at >= $1 AND m.created_at < $3 AND "
+        f"{where_m} GROUP BY m.product_id),"
+        " on_hand AS (SELECT s.product_id, sum(s.quantity) AS quantity FROM stock s"
+        f"  JOIN stores st ON st.id = s.store_id WHERE st.active AND {where_s} GROUP BY s.product_id),"
+        " joined AS (SELECT p.sku, p.name, coalesce(sold.units, 0) AS units,"
+        "   coalesce(sold.units, 0) * p.unit_price AS revenue, coalesce(sold.previous_units, 0) AS previous_units,"
+        "   coalesce(sold.previous_units, 0) * p.unit_price AS previous_revenue,"
+        "   coalesce(o.quantity, 0) AS quantity, coalesce(o.quantity, 0) * p.unit_price AS stock_value,"
+        "   p.active AND coalesce(o.quantity, 0) > 0 AS on_hand"
+        "  FROM sold FULL JOIN on_hand o ON o.product_id = sold.product_id"
+        "  JOIN products p ON p.id = coalesce(sold.product_id, o.product_id)),"
+        " ranked AS (SELECT *, sum(units) OVER () AS total_units, sum(revenue) OVER () AS total_revenue,"
+        "   sum(previous_units) OVER () AS total_previous_units,"
+        "   sum(previous_revenue) OVER () AS total_previous_revenue,"
+        "   row_number() OVER (ORDER BY units DESC, sku) AS top_rank,"
+        "   row_number() OVER (ORDER BY on_hand DESC, units, stock_value DESC, sku) AS slow_rank FROM joined)"
+        " SELECT * FROM ranked WHERE (units > 0 AND top_rank <= $4) OR (on_hand AND slow_rank <= $4)"
+        "  OR (top_rank = 1)",
+        [bounds["previous_start"], bounds["start"], bounds["end"], limit],
+    )
+    first = rows[0] if rows else {}
+    units, previous_units = int(first.get("total_units") or 0), int(first.get("total_previous_units") or 0)
+    revenue, previous_revenue = _money(first.get("total_revenue")), _money(first.get("total_previous_revenue"))
+    top = sorted((r for r in rows if r["units"] > 0 and r["top_rank"] <= limit), key=lambda r: r["top_rank"])
+    slow = sorted((r for r in rows if r["on_hand"] and r["slow_rank"] <= limit), key=lambda r: r["slow_rank"])
     return {
-        "units": units,
-        "revenue": revenue,
-        "previous_units": previous_units,
-        "previous_revenue": previous_revenue,
-        "units_change_pct": _change(units, previous_units),
-        "revenue_change_pct": _change(revenue, previous_revenue),
+        "sales": {
+            "units": units,
+            "revenue": revenue,
+            "previous_units": previous_units,
+            "previous_revenue": previous_revenue,
+            "units_change_pct": _change(units, previous_units),
+            "revenue_change_pct": _change(revenue, previous_revenue),
+        },
+        "top_sellers": [
+            {"sku": r["sku"], "name": r["name"], "units": int(r["units"]), "revenue": _money(r["revenue"])} for r in top
+        ],
+        "slowest_movers": [
+            {
+                "sku": r["sku"],
+                "name": r["name"],
+                "quantity": int(r["quantity"]),
+                "stock_value": _money(r["stock_value"]),
+                "units": int(r["units"]),
+            }
+            for r in slow
+        ],
     }
 
 
 def daily_sales(tx: Tx, where: str, bounds: dict[str, datetime]) -> list[dict[str, Any]]:
-    """One row per calendar day of the period (days without sales included, as zero)."""
+    """One row per calendar day of the period (days without sales included, as zero).
+
+    Days are counted in 24-hour steps from the period's first local midnight (epoch arithmetic: several times
+    cheaper than converting every timestamp to a local date); across a daylight-saving change a sale in the
+    hour after midnight may count for the day before."""
+    start = bounds["start"]
     rows = tx.all(
-        "SELECT CAST(m.created_at AS DATE) AS day, sum(-m.delta) AS units, sum(-m.delta * p.unit_price) AS revenue"
+        "SELECT CAST(floor((extract(epoch FROM m.created_at) - $3) / 86400) AS INTEGER) AS day_index,"
+        " sum(-m.delta) AS units, sum(-m.delta * p.unit_price) AS revenue"
         f" FROM {_SALES_FROM} WHERE m.kind = 'sale' AND m.created_at >= $1 AND m.created_at < $2 AND {where}"
-        " GROUP BY CAST(m.created_at AS DATE)",
-        [bounds["start"], bounds["end"]],
+        " GROUP BY CAST(floor((extract(epoch FROM m.created_at) - $3) / 86400) AS INTEGER)",
+        [start, bounds["end"], start.timestamp()],
     )
-    found = {day: (int(units), _money(revenue)) for day, units, revenue in rows}
-    first, days = bounds["start"].date(), (bounds["end"] - bounds["start"]).days
+    found = {int(index): (int(units), _money(revenue)) for index, units, revenue in rows}
     out = []
-    for n in range(days):
-        day = first + timedelta(days=n)
-        units, revenue = found.get(day, (0, _money(0)))
-        out.append({"day": day, "units": units, "revenue": revenue})
+    for n in range((bounds["end"] - start).days):
+        units, revenue = found.get(n, (0, _money(0)))
+        out.append({"day": start.date() + timedelta(days=n), "units": units, "revenue": revenue})
     return out
-
-
-def top_sellers(tx: Tx, where: str, bounds: dict[str, datetime], limit: int = CHART_ROWS) -> list[dict[str, Any]]:
-    """The products that sold the most units in the period (ties by SKU)."""
-    rows = tx.dicts(
-        "SELECT p.sku, p.name, sum(-m.delta) AS units, sum(-m.delta * p.unit_price) AS revenue"
-        f" FROM {_SALES_FROM} WHERE m.kind = 'sale' AND m.created_at >= $1 AND m.created_at < $2 AND {where}"
-        " GROUP BY p.sku, p.name ORDER BY units DESC, p.sku LIMIT $3",
-        [bounds["start"], bounds["end"], limit],
-    )
-    return [{**r, "units": int(r["units"]), "revenue": _money(r["revenue"])} for r in rows]
-
-
-def slowest_movers(
-    tx: Tx, where_m: str, where_s: str, bounds: dict[str, datetime], limit: int = CHART_ROWS
-) -> list[dict[str, Any]]:
-    """Active products on hand that sold the fewest units in the period (none at all first); ties go to the
-    larger stock value, the money standing still."""
-    rows = tx.dicts(
-        "WITH sold AS (SELECT m.product_id, sum(-m.delta) AS units FROM movements m"
-        f"  WHERE m.kind = 'sale' AND m.created_at >= $1 AND m.created_at < $2 AND {where_m} GROUP BY m.product_id),"
-        " on_hand AS (SELECT s.product_id, sum(s.quantity) AS quantity FROM stock s JOIN stores st ON st.id = s.store_id"
-        f"  WHERE st.active AND {where_s} GROUP BY s.product_id HAVING sum(s.quantity) > 0)"
-        " SELECT p.sku, p.name, o.quantity, o.quantity * p.unit_price AS stock_value,"
-        " coalesce(sold.units, 0) AS units"
-        " FROM on_hand o JOIN products p ON p.id = o.product_id LEFT JOIN sold ON sold.product_id = o.product_id"
-        " WHERE p.active ORDER BY units, stock_value DESC, p.sku LIMIT $3",
-        [bounds["start"], bounds["end"], limit],
-    )
-    return [
-        {**r, "quantity": int(r["quantity"]), "units": int(r["units"]), "stock_value": _money(r["stock_value"])}
-        for r in rows
-    ]
 
 
 def stock_value_breakdown(tx: Tx, where: str) -> dict[str, list[dict[str, Any]]]:
@@ -159,33 +169,33 @@ def low_stock(
     bounds: dict[str, datetime],
     cover_days: int,
     limit: int = LOW_STOCK_ROWS,
-) -> dict[str, Any]:
-    """The most urgent low-stock rows (least cover first; out of stock has 0 days) and how many there are."""
+) -> list[dict[str, Any]]:
+    """The most urgent low-stock rows: least cover first (out of stock has 0 days), the faster seller first
+    among equals, no sales (unknown cover) last. How many there are in all is the KPIs' ``low_stock +
+    out_of_stock``."""
     days = (bounds["end"] - bounds["start"]).days
+    # (store, product) packed into one BIGINT: the ledger join probes one key instead of two (about 2x faster on
+    # millions of sales). Ids come from sequences; a product id would have to pass 2**32 to collide.
     rows = tx.dicts(
-        "WITH low AS (SELECT s.store_id, s.product_id, s.quantity FROM stock s"
-        " JOIN products p ON p.id = s.product_id JOIN stores st ON st.id = s.store_id"
+        "WITH low AS (SELECT s.store_id * 4294967296 + s.product_id AS pair, s.store_id, s.product_id, s.quantity,"
+        "  p.reorder_level FROM stock s JOIN products p ON p.id = s.product_id JOIN stores st ON st.id = s.store_id"
         f"  WHERE p.active AND st.active AND s.quantity <= p.reorder_level AND {where_s}),"
-        " sold AS (SELECT m.store_id, m.product_id, sum(-m.delta) AS units FROM movements m"
-        "  JOIN low l ON l.store_id = m.store_id AND l.product_id = m.product_id"
-        f"  WHERE m.kind = 'sale' AND m.created_at >= $1 AND m.created_at < $2 AND {where_m}"
-        "  GROUP BY m.store_id, m.product_id),"
-        " rated AS (SELECT l.store_id, l.product_id, l.quantity, coalesce(sold.units, 0) AS units,"
-        "  coalesce(sold.units, 0) * 1.0 / $3 AS daily FROM low l"
-        "  LEFT JOIN sold ON sold.store_id = l.store_id AND sold.product_id = l.product_id)"
-        " SELECT st.code AS store, p.sku, p.name, p.category, r.quantity, p.reorder_level, r.units AS units_sold,"
-        " r.daily AS daily_sales,"
-        " CASE WHEN r.daily > 0 THEN r.quantity / r.daily END AS days_of_cover,"
-        " greatest(CAST(ceil(r.daily * $4) AS BIGINT), p.reorder_level + 1) - r.quantity AS suggested_reorder,"
-        " count(*) OVER () AS total"
-        " FROM rated r JOIN products p ON p.id = r.product_id JOIN stores st ON st.id = r.store_id"
-        " ORDER BY days_of_cover NULLS LAST, r.quantity, st.code, p.sku LIMIT $5",
+        " sold AS (SELECT l.pair, sum(-m.delta) AS units FROM movements m"
+        "  JOIN low l ON l.pair = m.store_id * 4294967296 + m.product_id"
+        f"  WHERE m.kind = 'sale' AND m.created_at >= $1 AND m.created_at < $2 AND {where_m} GROUP BY l.pair),"
+        " rated AS (SELECT l.store_id, l.product_id, l.quantity, l.reorder_level,"
+        "  coalesce(sold.units, 0) AS units, coalesce(sold.units, 0) * 1.0 / $3 AS daily"
+        "  FROM low l LEFT JOIN sold ON sold.pair = l.pair),"
+        " urgent AS (SELECT *, CASE WHEN daily > 0 THEN quantity / daily END AS days_of_cover FROM rated"
+        "  ORDER BY days_of_cover NULLS LAST, daily DESC, quantity, store_id, product_id LIMIT $5)"
+        " SELECT st.code AS store, p.sku, p.name, p.category, u.quantity, u.reorder_level,"
+        " u.units AS units_sold, u.daily AS daily_sales, u.days_of_cover,"
+        " greatest(CAST(ceil(u.daily * $4) AS BIGINT), u.reorder_level + 1) - u.quantity AS suggested_reorder"
+        " FROM urgent u JOIN products p ON p.id = u.product_id JOIN stores st ON st.id = u.store_id"
+        " ORDER BY u.days_of_cover NULLS LAST, u.daily DESC, u.quantity, st.code, p.sku",
         [bounds["start"], bounds["end"], days, cover_days, limit],
     )
-    total = int(rows[0]["total"]) if rows else 0
-    out = []
     for r in rows:
-        r.pop("total")
         cover = r["days_of_cover"]
         r.update(
             quantity=int(r["quantity"]),
@@ -195,8 +205,7 @@ def low_stock(
             suggested_reorder=int(r["suggested_reorder"]),
             status="out of stock" if r["quantity"] == 0 else "low",
         )
-        out.append(r)
-    return {"rows": out, "total": total}
+    return rows
 
 
 def dashboard(
@@ -219,21 +228,18 @@ def dashboard(
     def body(tx: Tx) -> dict[str, Any]:
         where_m = store_filter(tx, actor, store, "m.store_id", action="report.read")
         where_s = store_filter(tx, actor, store, "s.store_id", action="report.read")
-        breakdown = stock_value_breakdown(tx, where_s)
+        kpis = compute_kpis(db, actor, store)
+        period = {"days": days, "start": bounds["start"].date(), "end": (bounds["end"] - timedelta(days=1)).date()}
         return {
-            "period": {
-                "days": days,
-                "start": bounds["start"].date(),
-                "end": (bounds["end"] - timedelta(days=1)).date(),
-            },
-            "kpis": compute_kpis(db, actor, store),
-            "sales": sales_summary(tx, where_m, bounds),
+            "period": period,
+            "kpis": kpis,
+            **product_sales(tx, where_m, where_s, bounds),
             "daily": daily_sales(tx, where_m, bounds),
-            "top_sellers": top_sellers(tx, where_m, bounds),
-            "slowest_movers": slowest_movers(tx, where_m, where_s, bounds),
-            "by_category": breakdown["by_category"],
-            "by_store": breakdown["by_store"],
-            "low_stock": low_stock(tx, where_s, where_m, bounds, cover_days),
+            **stock_value_breakdown(tx, where_s),
+            "low_stock": {
+                "rows": low_stock(tx, where_s, where_m, bounds, cover_days),
+                "total": kpis["low_stock"] + kpis["out_of_stock"],
+            },
         }
 
     return run(db, actor, "report.dashboard", body, entity="report", entity_id=store or "all")

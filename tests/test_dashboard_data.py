@@ -282,6 +282,16 @@ def test_dashboard__stock_without_sales_draws_zero_sales(db):
     assert data["low_stock"]["rows"][0]["suggested_reorder"] == 3  # up to one above the reorder level
 
 
+def test_dashboard__out_of_stock_faster_seller_comes_first(db):
+    add_store(db, SYSTEM, "S1", "Main")
+    for sku, sold_units in (("A-SLOW", 3), ("B-FAST", 10)):
+        create_product(db, SYSTEM, sku, sku.title(), "Fruit", "1.00", 5)
+        stock_in(db, SYSTEM, "S1", sku, sold_units)
+        record_sale(db, SYSTEM, "S1", [(sku, sold_units)])
+    rows = dashboard(db, SYSTEM, days=7)["low_stock"]["rows"]
+    assert [(r["sku"], r["days_of_cover"], r["units_sold"]) for r in rows] == [("B-FAST", 0.0, 10), ("A-SLOW", 0.0, 3)]
+
+
 @pytest.mark.parametrize(("days", "cover"), [(0, 14), (30, 0), ("x", 14), (30, 1.5)])
 def test_dashboard__bad_period_or_cover_is_refused(history, owner, days, cover):
     with pytest.raises(ValidationError):

@@ -24,16 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from core import open_db
-from core.dashboard import (
-    daily_sales,
-    dashboard,
-    low_stock,
-    period_bounds,
-    sales_summary,
-    slowest_movers,
-    stock_value_breakdown,
-    top_sellers,
-)
+from core.dashboard import daily_sales, dashboard, low_stock, period_bounds, product_sales, stock_value_breakdown
 from core.db import Database
 from core.kpis import compute_kpis
 from core.permissions import SYSTEM
@@ -151,19 +142,16 @@ def main() -> None:
           f"   results agree: {same}")  # fmt: skip
 
     bounds = period_bounds(30)
-    print("\ndashboard queries (owner, all stores, last 30 days, median):")
+    print("\ndashboard queries (owner, all stores, last 30 days, median; plus the KPI query above):")
     with db.reader() as tx:
         for name, fn in (
             ("stock value by category and store", lambda: stock_value_breakdown(tx, "TRUE")),
-            ("sales summary (period + previous)", lambda: sales_summary(tx, "TRUE", bounds)),
+            ("sales, top sellers, slowest movers", lambda: product_sales(tx, "TRUE", "TRUE", bounds)),
             ("daily sales", lambda: daily_sales(tx, "TRUE", bounds)),
-            ("top sellers", lambda: top_sellers(tx, "TRUE", bounds)),
-            ("slowest movers", lambda: slowest_movers(tx, "TRUE", "TRUE", bounds)),
             ("low stock with days of cover", lambda: low_stock(tx, "TRUE", "TRUE", bounds, 14)),
         ):
             seconds, _ = timed(fn, args.repeat)
             print(f"  {name:<40} {ms(seconds)}")
-    store = f"S{1:03d}"
     with db.reader() as tx:
         store = tx.scalar("SELECT min(code) FROM stores")
     for label, kwargs in (("all stores, 30 days", {}), (f"one store ({store}), 30 days", {"store": store}),
