@@ -8,7 +8,7 @@ Prints rows/s for
   3. what most apps do: one ``INSERT ... ON CONFLICT`` per row from Python, one transaction each, on a subset
      through the same database layer;
   4. the floor: DuckDB's own ``read_csv`` into a new table (no checks, no ledger);
-and the ratios against the targets: fresh >= 100,000 rows/s, re-import at least as fast as fresh, >= 100x the
+and the ratios against the targets (best of ``--repeat`` interleaved runs): fresh >= 100,000 rows/s, re-import at least as fast as fresh, >= 100x the
 loop, within 5x of the floor.
 """
 
@@ -94,7 +94,8 @@ def floor_read_csv(path: Path, csv_path: Path) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--loop-rows", type=int, default=1_000)
+    parser.add_argument("--loop-rows", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement; the best is shown")
     args = parser.parse_args(argv)
     n = args.rows
     with tempfile.TemporaryDirectory(prefix="bench_import_") as tmp:
@@ -110,21 +111,26 @@ def main(argv: list[str] | None = None) -> int:
         import_file(warm_db, SYSTEM, warm, store="S1")
         warm_db.close()
 
-        db = open_db(str(tmpdir / "ours.duckdb"))
-        add_store(db, SYSTEM, "S1", "Main Street")
-        fresh, fresh_s = timed(lambda: import_file(db, SYSTEM, csv_path, store="S1"))
-        again, again_s = timed(lambda: import_file(db, SYSTEM, csv_path, store="S1"))
-        ok = check(db)["ok"]
-        db.close()
-        assert fresh.applied and fresh.created == n and not fresh.errors, fresh.to_json()
-        assert again.applied and again.unchanged == n, again.to_json()
-
+        fresh_s = again_s = floor_s = float("inf")
+        ok = True
+        for rep in range(args.repeat):  # interleaved, best of each: the machine's other load hits all alike
+            floor_s = min(floor_s, floor_read_csv(tmpdir / f"floor{rep}.duckdb", csv_path))
+            db = open_db(str(tmpdir / f"ours{rep}.duckdb"))
+            add_store(db, SYSTEM, "S1", "Main Street")
+            fresh, seconds = timed(lambda: import_file(db, SYSTEM, csv_path, store="S1"))  # noqa: B023
+            fresh_s = min(fresh_s, seconds)
+            again, seconds = timed(lambda: import_file(db, SYSTEM, csv_path, store="S1"))  # noqa: B023
+            again_s = min(again_s, seconds)
+            ok = ok and check(db)["ok"]
+            db.close()
+            assert fresh.applied and fresh.created == n and not fresh.errors, fresh.to_json()
+            assert again.applied and again.unchanged == n, again.to_json()
         loop_s = loop_upsert(tmpdir / "loop.duckdb", csv_path, args.loop_rows)
-        floor_s = floor_read_csv(tmpdir / "floor.duckdb", csv_path)
 
     fresh_rps, again_rps = n / fresh_s, n / again_s
     loop_rps, floor_rps = args.loop_rows / loop_s, n / floor_s
     print(f"data: {n:,} rows, {size_mb:.1f} MB CSV (sku, name, category, unit_price, quantity, reorder_level, vendor)")
+    print(f"best of {args.repeat} interleaved runs each; the loop once on a {args.loop_rows:,}-row subset")
     print(f"  ours, fresh import       {fresh_s:7.3f} s  {fresh_rps:12,.0f} rows/s  (check ok: {ok})")
     print(f"  ours, identical re-import{again_s:7.3f} s  {again_rps:12,.0f} rows/s")
     print(f"  single-row upsert loop   {loop_s:7.3f} s  {loop_rps:12,.0f} rows/s  ({args.loop_rows:,}-row subset)")
