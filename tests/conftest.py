@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import bcrypt
 import pytest
 
 from core import open_db
@@ -20,6 +21,14 @@ OWNER_EMAIL, STAFF_EMAIL = "owner@shop.test", "staff@shop.test"
 PASSWORD = "correct horse 42"
 
 os.environ.setdefault("INVENTORY_LOG_LEVEL", "ERROR")
+REAL_GENSALT = bcrypt.gensalt
+
+
+@pytest.fixture(autouse=True)
+def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bcrypt at cost 4 instead of 12 while testing (the same algorithm; ~0.5 s -> 2 ms a hash).
+    test_users checks the real default cost with ``REAL_GENSALT``."""
+    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": REAL_GENSALT(4, prefix))
 
 
 @pytest.fixture

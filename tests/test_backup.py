@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bcrypt
 import pytest
 
 from core import open_db
@@ -12,14 +11,6 @@ from core.check import check
 from core.errors import ValidationError
 from core.permissions import SYSTEM
 from core.stock import record_sale, stock_in
-
-_gensalt = bcrypt.gensalt
-
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch):
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
-
 
 TABLES = ("stores", "vendors", "products", "stock", "movements", "orders", "order_lines", "users", "settings")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import bcrypt
 import pytest
 
 from core.catalog import (
@@ -22,14 +21,6 @@ from core.catalog import (
 )
 from core.errors import ConflictError, NotFound, ValidationError
 from core.permissions import SYSTEM
-
-_gensalt = bcrypt.gensalt
-
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch):
-    """Cheap bcrypt cost for fixtures' users (the real cost is tested in test_users)."""
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
 
 
 def _audit(db, action, outcome="ok"):

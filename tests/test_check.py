@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import bcrypt
 import pytest
 
 from core.catalog import add_store, create_product, deactivate_product, update_store
@@ -15,14 +14,6 @@ from core.kpis import KPI_KEYS, compute_kpis
 from core.orders import create_order
 from core.permissions import SYSTEM, Actor
 from core.stock import record_sale, set_count, stock_in, transfer
-
-_gensalt = bcrypt.gensalt
-
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch):
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
-
 
 # ---- check ----------------------------------------------------------------------------------------------------
 

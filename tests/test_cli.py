@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import bcrypt
 import pytest
 
 from core import observe, open_db
@@ -20,12 +19,10 @@ from core.cli import build_parser, main
 from core.permissions import SYSTEM
 
 ROOT = Path(__file__).resolve().parent.parent
-_gensalt = bcrypt.gensalt
 
 
 @pytest.fixture(autouse=True)
-def _fast_bcrypt_and_quiet_logger(monkeypatch):
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
+def _quiet_logger():
     logger = observe.logger
     saved = (logger.handlers[:], logger.level, logger.propagate)
     yield

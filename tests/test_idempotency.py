@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import bcrypt
 import pytest
 
 from core.catalog import add_store, create_product
@@ -12,13 +11,6 @@ from core.errors import InsufficientStock, ValidationError
 from core.orders import cancel_order, create_order, ship_order
 from core.permissions import SYSTEM
 from core.stock import get_stock, record_removal, record_sale, set_count, stock_in, transfer
-
-_gensalt = bcrypt.gensalt
-
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch):
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
 
 
 def written(db):

@@ -7,7 +7,6 @@ import json
 import logging
 import re
 
-import bcrypt
 import pytest
 
 from core import observe
@@ -16,13 +15,6 @@ from core.errors import ConflictError, InsufficientStock, PermissionDenied
 from core.ops import run
 from core.permissions import SYSTEM
 from core.stock import record_sale, stock_in
-
-_gensalt = bcrypt.gensalt
-
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch):
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import bcrypt
 import pytest
 
 from core.catalog import update_product
@@ -13,13 +12,6 @@ from core.errors import InsufficientStock, InvalidTransition, NotFound, Permissi
 from core.orders import cancel_order, create_order, list_orders, order_lines, ship_order
 from core.permissions import SYSTEM
 from core.stock import get_stock
-
-_gensalt = bcrypt.gensalt
-
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch):
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
 
 
 def qty(db, store, sku):

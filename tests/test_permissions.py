@@ -3,7 +3,6 @@ through the real operations (PermissionDenied, an audit row with outcome ``denie
 
 from __future__ import annotations
 
-import bcrypt
 import pytest
 
 from core.backup import backup
@@ -14,14 +13,6 @@ from core.orders import cancel_order, create_order, ship_order
 from core.permissions import RULES, SYSTEM, Actor, can, require, store_scope
 from core.stock import record_removal, record_sale, set_count, stock_in, transfer
 from core.users import add_user, assign_stores, reset_password, set_active, unlock
-
-_gensalt = bcrypt.gensalt
-
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch):
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
-
 
 # What SPEC says staff may do, in their own stores only; everything else is owner-only.
 STAFF_IN_OWN_STORES = {

@@ -1,19 +1,9 @@
 """Smoke: the shared fixtures build a consistent shop, and the package opens a database in one call."""
 
-import bcrypt
-import pytest
-
 from core import open_db
 from core.check import check
 from core.kpis import compute_kpis
 from core.schema import MIGRATIONS, current_version
-
-_gensalt = bcrypt.gensalt
-
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch):
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
 
 
 def test_shop_fixture__is_consistent(shop, owner):

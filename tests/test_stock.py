@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bcrypt
 import pytest
 
 from core.catalog import add_store, deactivate_product, update_store
@@ -10,13 +9,6 @@ from core.check import check
 from core.errors import ConflictError, InsufficientStock, NotFound, ValidationError
 from core.permissions import SYSTEM
 from core.stock import get_stock, recent_movements, record_removal, record_sale, set_count, stock_in, transfer
-
-_gensalt = bcrypt.gensalt
-
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch):
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
 
 
 def qty(db, store, sku):

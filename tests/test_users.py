@@ -30,14 +30,7 @@ from core.users import (
     validate_password,
     verify_password,
 )
-from tests.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL
-
-_gensalt = bcrypt.gensalt
-
-
-@pytest.fixture(autouse=True)
-def _fast_bcrypt(monkeypatch):
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": _gensalt(4, prefix))
+from tests.conftest import OWNER_EMAIL, PASSWORD, REAL_GENSALT, STAFF_EMAIL
 
 
 def stored_hash(db, email):
@@ -53,7 +46,7 @@ def now():
 
 
 def test_hash_password__is_bcrypt_at_the_library_default_cost(monkeypatch):
-    monkeypatch.setattr(bcrypt, "gensalt", _gensalt)
+    monkeypatch.setattr(bcrypt, "gensalt", REAL_GENSALT)
     hashed = hash_password("correct horse")
     assert hashed.startswith("$2b$12$")
     assert bcrypt.checkpw(b"correct horse", hashed.encode())
