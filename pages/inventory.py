@@ -142,7 +142,9 @@ def _conflict_table(lines: list[dict[str, Any]]) -> pd.DataFrame:
 
 @st.dialog("Someone else changed these rows", width="large", dismissible=False)
 def _conflict_dialog() -> None:
-    pending = st.session_state[CONFLICT_KEY]
+    pending = st.session_state.get(CONFLICT_KEY)
+    if pending is None:  # a button's callback resolved it; the dialog's own rerun closes it with the whole page
+        st.rerun()
     st.write(str(pending["error"]))
     st.dataframe(
         _conflict_table(grid.describe_conflicts(pending["error"], pending["edits"])),
@@ -245,7 +247,9 @@ def _save_button(actor: Actor, store: str, loaded: dict[str, Any]) -> None:
         disabled=not edited,
         key="grid_save",
     )
-    right.button("Reload (discard edits)", key="grid_reload", on_click=_reset_grid)
+    if right.button("Reload (discard edits)", key="grid_reload"):
+        _reset_grid()
+        st.rerun()  # the whole page: the button sits in the grid's fragment
     if not clicked:
         return
     edits = ui.call(grid.edits_from_positions, loaded["data"]["rows"], edited)
@@ -268,8 +272,8 @@ def _edits_fit(loaded: dict[str, Any]) -> bool:
 @st.fragment
 def _grid_section(actor: Actor, store: str) -> None:
     loaded = st.session_state.get(GRID_KEY)
-    if loaded is None:
-        return
+    if loaded is None:  # forgotten during a fragment-only rerun: reload the whole page
+        st.rerun()
     data = loaded["data"]
     if not data["rows"]:
         st.info("No products match these filters.")
