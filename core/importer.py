@@ -16,8 +16,8 @@ so re-importing a file changes nothing; a blank cell leaves the stored value alo
 the catalog or another store's counts are errors and are audited as ``denied`` (when not a dry run).
 
 Recorded per real run (not for ``dry_run``, which writes nothing at all): one ``imports`` history row (sha256,
-file name, actor, counts, applied) whether applied or refused, one ``ok`` audit row when applied, and one
-``denied`` audit row per denied line. A crash at any moment leaves the database as before (one transaction).
+file name, actor, counts, applied) whether applied or refused; one ``ok`` audit row when the import changed
+something; one ``denied`` audit row per denied line. A crash at any moment leaves the database as before.
 """
 
 from __future__ import annotations
@@ -180,7 +180,8 @@ def _apply(tx: Tx, staging: Staging) -> ImportReport:
             "errors": report.error_rows,
             "skip_invalid": report.skip_invalid,
         }
-        audit.write(tx, actor.email, staging.action, "import", report.import_id, None, summary)
+        if report.created or report.updated:  # an import that changed nothing leaves only its history row
+            audit.write(tx, actor.email, staging.action, "import", report.import_id, None, summary)
     for table in TEMP_TABLES:
         tx.execute(f"DROP TABLE IF EXISTS {table}")
     staging.step(0.9, "Saving")  # the commit follows: until it is done, a crash leaves everything as before

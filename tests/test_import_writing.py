@@ -114,8 +114,9 @@ def test_reimporting_the_same_file_changes_nothing(shop: Database) -> None:
     assert (again.rows, again.unchanged, again.created, again.updated, again.errors) == (2, 2, 0, 0, [])
     assert set(again.preview["fate"]) == {"unchanged"}
     after = snapshot(shop)
-    for table in ("products", "stock", "movements", "vendors"):
+    for table in ("products", "stock", "movements", "vendors", "audit"):
         assert after[table] == before[table], table
+    assert len(after["imports"]) == len(before["imports"]) + 1  # only the history row records the attempt
 
 
 def test_all_or_nothing__one_bad_row_writes_nothing_and_reports_every_error(shop: Database) -> None:
