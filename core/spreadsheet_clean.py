@@ -74,6 +74,7 @@ FALSE_WORDS = ("false", "no", "n", "0", "inactive", "disabled", "f")
 
 _FORMULA_GUARD = re.compile(r"^'([=+\-@\t\r])")
 _PLAIN_DOT, _PLAIN_COMMA = r"[0-9]+([.][0-9]+)?", r"[0-9]+(,[0-9]+)?"
+_UNIT = re.compile(r"(?<=[0-9])\s+[A-Za-z][A-Za-z.]{0,5}$")  # "12 Pcs", "3.000 Nos" as accounting tools write
 _SPACES = re.compile(r"[\s\u00a0\u202f']+")
 _CURRENCY = re.compile(r"^(₹|Rs\.?|INR|\$|€|£|¥)", re.IGNORECASE)
 _BRACKETS = re.compile(r"\((.*)\)")
@@ -203,9 +204,10 @@ def decimal_comma(values: list[pd.Series], delimiter: str | None) -> bool:
 def canonical_number(text: str, comma: bool) -> str | None:
     """A number as written in a spreadsheet, as plain text with a dot (``None`` if it is not a number).
 
-    Spaces, currency signs and thousands separators go; ``(3)`` and ``3-`` are negative.
+    A trailing unit (``12 Pcs``), spaces, currency signs and thousands separators go; ``(3)`` and ``3-`` are
+    negative.
     """
-    value = _SPACES.sub("", text)
+    value = _SPACES.sub("", _UNIT.sub("", text))
     value = _CURRENCY.sub("", value).removesuffix("/-")  # "450/-": rupees, as written on Indian price lists
     bracket = _BRACKETS.fullmatch(value)
     if bracket:

@@ -222,3 +222,13 @@ def test_price_formats(shop: Database, cell: str, expected: str | None) -> None:
         assert report.errors and report.errors[0]["column"] == "unit_price"
     else:
         assert report.errors == [] and str(get_product(shop, "MILK-1L")["unit_price"]) == expected
+
+
+def test_accounting_export_quantities_with_units(shop: Database) -> None:
+    report = imp(shop, b"Item Code,Closing Stock,Rate,HSN Code\nMILK-1L,12 Pcs,56.00,0401\nRICE-5KG,3.000 Nos,450,1006\n",
+                 store="S1")  # fmt: skip
+    assert report.errors == [] and "Column 'HSN Code' is not a known column and was ignored." in report.warnings
+    assert get_stock(shop, SYSTEM, "S1", "MILK-1L")["quantity"] == 12
+    assert get_stock(shop, SYSTEM, "S1", "RICE-5KG")["quantity"] == 3
+    bad = imp(shop, b"sku,quantity\nMILK-1L,12abc\n", store="S1")
+    assert bad.errors[0]["message"] == "Quantity must be a whole number (got '12abc')."
