@@ -335,7 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     except Exception as exc:  # never a traceback for a person: the log has the details
         error_id = getattr(exc, "error_id", None) or "unlogged"
-        observe.logger.exception("unexpected error", extra={"error_id": error_id})
+        # the traceback goes to the log only with --verbose: a person never sees one
+        observe.logger.error(
+            "unexpected error", extra={"error_id": error_id, "error": repr(exc)}, exc_info=bool(args.verbose)
+        )
         print(
             f"error: something went wrong ({type(exc).__name__}, error id {error_id}); nothing was changed by it.",
             file=sys.stderr,

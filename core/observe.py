@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from pythonjsonlogger.json import JsonFormatter
 
 logger = logging.getLogger("inventory")
+logger.addHandler(logging.NullHandler())  # silent until configure_logging: no bare lines on stderr
 
 REGISTRY = CollectorRegistry()
 OPERATIONS = Counter(
