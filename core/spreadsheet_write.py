@@ -37,7 +37,7 @@ def audit_denied(tx: Tx, actor: Actor, file_name: str, denied: pd.DataFrame) -> 
     tx.load_frame("import_denied", frame)
     tx.execute(
         "INSERT INTO audit (actor, action, entity, entity_id, after, outcome, detail)"
-        " SELECT $1, action, 'import', entity_id, after, 'denied', detail FROM import_denied",
+        " SELECT CAST($1 AS VARCHAR), action, 'import', entity_id, after, 'denied', detail FROM import_denied",
         [actor.email],
     )
 
@@ -74,7 +74,7 @@ def write_rows(tx: Tx, actor: Actor, report: ImportReport, has_store: bool, bad_
     tx.execute(
         "INSERT INTO products (sku, name, category, unit_price, reorder_level, vendor_id, active, updated_by)"
         " SELECT ip.sku, ip.name, ip.category, ip.unit_price, coalesce(ip.reorder_level, 10), v.id,"
-        f" coalesce(ip.active, TRUE), $1 FROM import_products ip LEFT JOIN {VENDOR_IDS} v"
+        f" coalesce(ip.active, TRUE), CAST($1 AS VARCHAR) FROM import_products ip LEFT JOIN {VENDOR_IDS} v"
         " ON v.lname = lower(ip.vendor) WHERE ip.product_id IS NULL",
         [email],
     )
@@ -111,12 +111,13 @@ def write_counts(tx: Tx, actor: Actor, report: ImportReport) -> None:
     reason = f"import #{report.import_id}: {report.file_name}"[:200]
     tx.execute(
         "INSERT INTO movements (store_id, product_id, kind, delta, quantity_after, reason, actor)"
-        " SELECT store_id, product_id, 'adjustment', delta, quantity, $1, $2 FROM import_moves",
+        " SELECT store_id, product_id, 'adjustment', delta, quantity, CAST($1 AS VARCHAR), CAST($2 AS VARCHAR)"
+        " FROM import_moves",
         [reason, email],
     )
     tx.execute(
         "INSERT INTO stock (store_id, product_id, quantity, version, updated_by)"
-        " SELECT store_id, product_id, quantity, 2, $1 FROM import_moves WHERE NOT has_stock",
+        " SELECT store_id, product_id, quantity, 2, CAST($1 AS VARCHAR) FROM import_moves WHERE NOT has_stock",
         [email],
     )
     expected = tx.scalar("SELECT count(*) FROM import_moves WHERE has_stock")
