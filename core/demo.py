@@ -8,7 +8,13 @@ Every row is computed by ``INSERT ... SELECT`` over ``generate_series`` with win
 builds the SQL text and the small reference tables. Randomness is a hash of (seed, salt, row numbers) in
 integer arithmetic modulo a prime (a cube, a bijection because p = 2 mod 3) that DuckDB and PostgreSQL both
 compute identically, so the same seed and the same ``now`` give identical data (DuckDB's ``random()`` is not
-reproducible across threads).
+reproducible across threads). The statements also run unchanged on PostgreSQL 15, with the same result.
+
+Steps: reference tables -> vendors, stores, products (ids reserved in one block per sequence: ``nextval``, then
+``setval`` past the block) -> one row per (store, product) with its draw counts -> every later movement with
+its running sum (one window) -> per pair the closing quantity: a target raised just enough that no running
+quantity is negative, and the opening stock-in = closing - sum of later deltas -> the ledger with ids from one
+sorted pass -> stock rows. At 500 stores x 10,000 products x 90 days that is about 18 million movements.
 
 Invariants the data satisfies (``core.check`` verifies them):
 - per (store, product): an opening ``stock_in`` first, then restocking ``stock_in`` (with the product's vendor),

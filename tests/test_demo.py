@@ -18,6 +18,7 @@ from core.demo import MAX_PRODUCTS, MAX_STORES, generate
 from core.errors import PermissionDenied, ValidationError
 from core.permissions import SYSTEM, Actor
 from core.stock import record_sale
+from core.users import actor_for, create_first_owner
 
 NOW = datetime(2025, 3, 14, 21, 30, tzinfo=UTC)  # a Friday evening: every day of the history is complete
 
@@ -189,6 +190,18 @@ def test_generate__ordinary_operations_work_afterwards(db: Database) -> None:
 
     assert result["movements"][0]["quantity_after"] == quantity - 1
     assert result["movements"][0]["id"] > last_id
+    assert check(db)["ok"]
+
+
+def test_generate__first_run_owner_loads_and_is_the_actor(db: Database) -> None:
+    create_first_owner(db, "owner@shop.test", "Olivia Owner", "correct horse 42")
+    owner = actor_for(db, "owner@shop.test")
+
+    generate(db, owner, stores=2, products=15, days=4, now=NOW)
+
+    with db.reader() as tx:
+        assert tx.all("SELECT DISTINCT actor FROM movements") == [("owner@shop.test",)]
+        assert tx.scalar("SELECT count(*) FROM audit WHERE action = 'system.demo' AND actor = 'owner@shop.test'") == 1
     assert check(db)["ok"]
 
 
