@@ -345,7 +345,10 @@ def _validate(stores: Any, products: Any, days: Any, seed: Any) -> tuple[int, in
         if isinstance(value, bool) or not isinstance(value, int):
             errors.append(FieldError(name, f"The number of {name} must be a whole number, not {value!r}."))
         elif not low <= value <= high:
-            errors.append(FieldError(name, f"The number of {name} must be between {low} and {high:,}; got {value:,}."))
+            why = " (the size of the sample catalog)" if name == "products" else ""
+            errors.append(
+                FieldError(name, f"The number of {name} must be between {low} and {high:,}{why}; got {value:,}.")
+            )
         else:
             values[name] = value
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
