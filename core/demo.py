@@ -372,7 +372,7 @@ def _validate(stores: Any, products: Any, days: Any, seed: Any) -> tuple[int, in
                 )
             )
     if errors:
-        raise ValidationError(None, errors)
+        raise ValidationError(" ".join(e.message for e in errors), errors)
     return values["stores"], values["products"], values["days"], seed
 
 
