@@ -129,6 +129,7 @@ def main() -> None:
     with db.reader() as tx:
         stock_rows = tx.scalar("SELECT count(*) FROM stock")
         movement_rows = tx.scalar("SELECT count(*) FROM movements")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (figures scale with it)")
     print(f"demo --stores {args.stores} --products {args.products} --days {args.days}: {stock_rows:,} stock rows,"
           f" {movement_rows:,} movements, {db.size_bytes() / 2**20:,.0f} MB")  # fmt: skip
 
