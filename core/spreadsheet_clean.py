@@ -73,6 +73,7 @@ TRUE_WORDS = ("true", "yes", "y", "1", "active", "enabled", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "inactive", "disabled", "f")
 
 _FORMULA_GUARD = re.compile(r"^'([=+\-@\t\r])")
+_EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)
 _PLAIN_DOT, _PLAIN_COMMA = r"[0-9]+([.][0-9]+)?", r"[0-9]+(,[0-9]+)?"
 _UNIT = re.compile(r"(?<=[0-9])\s+[A-Za-z][A-Za-z.]{0,5}$")  # "12 Pcs", "3.000 Nos" as accounting tools write
 _SPACES = re.compile(r"[\s\u00a0\u202f']+")
@@ -178,13 +179,17 @@ def empty_problems() -> pd.DataFrame:
 def _text(raw: pd.Series) -> pd.Series:
     """Trimmed text with an export's formula guard removed; blank -> NA."""
     text = raw.str.strip()
-    guarded = text.str.startswith("'").fillna(False).astype(bool)
-    if guarded.any():
-        text = text.mask(guarded, text[guarded].map(lambda v: _FORMULA_GUARD.sub(r"\1", v)))
-    quoted = text.str.startswith('="').fillna(False).astype(bool)  # Excel's ="00123" keeps leading zeros
-    if quoted.any():
-        text = text.mask(quoted, text[quoted].str.replace(r'^="(.*)"$', r"\1", regex=True))
+    special = text.str.match("['=]").fillna(False).astype(bool)
+    if special.any():  # an export's formula guard '=x, or Excel's ="00123" that keeps leading zeros
+        fixed = text[special].map(_unguard)
+        text = text.mask(special, fixed.astype("str"))
     return text.where(text != "")
+
+
+def _unguard(value: str) -> str:
+    if _FORMULA_GUARD.match(value):
+        return value[1:]
+    return _EXCEL_TEXT.sub(r"\1", value)
 
 
 def decimal_comma(values: list[pd.Series], delimiter: str | None) -> bool:

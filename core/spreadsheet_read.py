@@ -311,8 +311,10 @@ def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
             frame = _parse_pandas(text, delimiter, width, skip)
         if frame is not None:
             frame["line"] = pd.RangeIndex(first_data_line, first_data_line + len(frame)).to_numpy(dtype="int64")
-            blank = pd.Series(True, index=frame.index)
-            for j in range(width):
+            blank = frame[0].str.strip() == ""  # only rows blank in the first cell can be blank rows
+            for j in range(1, width):
+                if not blank.any():
+                    break
                 blank &= frame[j].str.strip() == ""
             if blank.any():
                 frame = frame[~blank].reset_index(drop=True)

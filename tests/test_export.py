@@ -115,3 +115,9 @@ def test_staff_can_reimport_their_stock_export(shop: Database) -> None:
     data, name, _, rows = export_bytes(shop, staff, "stock", store="S1")
     report = import_file(shop, staff, data, file_name=name)
     assert report.errors == [] and report.unchanged == rows
+
+
+def test_text_that_looks_like_excel_text_formula_round_trips(shop: Database) -> None:
+    create_product(shop, SYSTEM, "EQ-1", '="x"', "Misc", "1.00")
+    data, name, _, rows = export_bytes(shop, SYSTEM, "products")
+    assert import_file(shop, SYSTEM, data, file_name=name).unchanged == rows
