@@ -235,7 +235,9 @@ def main() -> None:
     products = _products(ui.get_db().target)
     if not products:
         st.info("The catalog has no active products yet.")
-    tab_in, tab_sale, tab_removal, tab_transfer = st.tabs(["Stock-in", "Sale", "Removal", "Transfer"])
+    tab_in, tab_sale, tab_removal, tab_transfer = st.tabs(
+        ["Stock-in", "Sale", "Removal", "Transfer"], key="stock_tab", on_change="rerun"
+    )
     with tab_in:
         _stock_in(store, products)
     with tab_sale:

@@ -24,26 +24,37 @@ def the_grid(page: Any) -> Any:
     return page.locator('[data-testid="stDataFrame"]').filter(has=page.locator("th", has_text="Reorder level"))
 
 
-def edit_cell(page: Any, grid: Any, row: int, column: int, value: Any, *, left_px: int = 30) -> None:
+def edit_cell(
+    page: Any, grid: Any, row: int, column: int, value: Any, *, left_px: int = 30, row_markers: bool = False
+) -> None:
     """Click the first cell, move with the arrow keys, open the cell editor, type the value, commit.
 
     The selected cell is checked in the grid's accessibility table before typing, and the whole move retried
     when it is not the one wanted (a rerun that had not started when the script looked idle may redraw the grid
-    under the first click)."""
+    under the first click). With ``row_markers`` (a dynamic editor) the accessibility ids count the marker
+    column, and ``left_px`` must land past it."""
     editor = page.locator('[data-testid="portal"] .gdg-input')
-    wanted = f"glide-cell-{column}-{row}"
+    wanted = f"glide-cell-{column + int(row_markers)}-{row}"
     for attempt in range(4):
         wait_idle(page)
         grid.locator("td").first.wait_for(state="attached")
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
         page.mouse.click(box["x"] + left_px, box["y"] + HEADER_PX + ROW_PX // 2)
+        page.wait_for_timeout(100)
+        if editor.count():  # a click on the cell already selected opens its editor: close it unchanged
+            page.keyboard.press("Escape")
         for _ in range(column):
             page.keyboard.press("ArrowRight")
         for _ in range(row):
             page.keyboard.press("ArrowDown")
-        selected = grid.locator('td[aria-selected="true"]')
-        if selected.count() == 1 and selected.get_attribute("id") == wanted:
+        try:  # the accessibility table follows the canvas a moment later
+            expect(grid.locator(f'[data-testid="{wanted}"]')).to_have_attribute("aria-selected", "true", timeout=1500)
+        except AssertionError:
+            selected = False
+        else:
+            selected = True
+        if selected:
             page.keyboard.press("Enter")
             try:
                 editor.wait_for(timeout=3000)
