@@ -465,7 +465,8 @@ class _Plan:
         report(0.86, "Writing stock levels")
         tx.execute(
             "INSERT INTO stock (store_id, product_id, quantity, version, updated_at, updated_by)"
-            f" SELECT {self.first['stores'] - 1} + sn, {self.first['products'] - 1} + pn, closing, n + 2,"
+            f" SELECT {self.first['stores'] - 1} + CAST(sn AS BIGINT), {self.first['products'] - 1} + CAST(pn AS BIGINT),"
+            " closing, n + 2,"
             f" to_timestamp({self.epoch} + last_t), CAST($1 AS VARCHAR) FROM demo_pair",
             [email],
         )
@@ -571,29 +572,36 @@ class _Plan:
 
     def _pairs_sql(self) -> str:
         """Per (store, product): how many sales to draw, the restocking interval and first day, how many
-        removals, when the opening stock arrived and the closing quantity aimed at."""
-        d, pair = self.days, ("sn", "pn")
+        removals, when the opening stock arrived and the closing quantity aimed at.
+
+        Three hashes per pair (a, b, c) give every draw: residues modulo coprime numbers and the hash's
+        fraction of PRIME are nearly independent. Opening stock arrives store by store between 07:00 and
+        08:00 of the first day, in (store, product) order, so its ids need no sort (see ``_movements``)."""
+        d, pairs = self.days, self.stores * self.products
         often, seldom = min(900, round(150 * d / 90)), min(900, round(40 * d / 90))
         return (
             "CREATE TEMP TABLE demo_pairs AS"
-            " SELECT sn, pn, v, rate, demand, case_qty, perishable, intv, ns, nrm, t0, target,"
-            f"  CASE WHEN phase <= {d - 1} THEN CAST(floor(({d - 1} - phase) / CAST(intv AS DOUBLE PRECISION)) AS INTEGER) + 1"
-            "  ELSE 0 END AS nr, phase"
-            f" FROM (SELECT y.*, 1 + {self.h(31, *pair)} % intv AS phase"
+            " SELECT CAST(sn AS SMALLINT) AS sn, CAST(pn AS SMALLINT) AS pn, v, rate, demand, case_qty, perishable,"
+            "  intv, ns, nrm, t0, target, phase,"
+            f"  CASE WHEN phase <= {d - 1}"
+            f"  THEN CAST(floor(({d - 1} - phase) / CAST(intv AS DOUBLE PRECISION)) AS INTEGER) + 1 ELSE 0 END AS nr"
+            " FROM (SELECT y.*, 1 + a % intv AS phase"
             "  FROM (SELECT x.*,"
-            f"   greatest(7, CAST(least(1000, ceil(case_qty * (1 + {self.h(30, *pair)} % 2) / demand)) AS INTEGER))"
-            "   AS intv,"
-            f"   CAST(floor(rate * {d} / {self.keep_mean} + {self.u(25, *pair)}) AS INTEGER) AS ns,"
-            f"   CASE WHEN {self.h(43, *pair)} % 1000 < chance THEN 1 ELSE 0 END"
-            f"   + CASE WHEN {self.h(43, *pair)} % 1000 * 5 < chance THEN 1 ELSE 0 END AS nrm,"
-            f"   least(25200 + {self.h(54, *pair)} % 3600, {self.now_offset}) AS t0,"
-            f"   CASE WHEN {self.h(50, *pair)} % 1000 < 45 THEN 0"
-            f"   WHEN {self.h(50, *pair)} % 1000 < 140 THEN 1 + {self.h(51, *pair)} % reorder"
-            f"   ELSE reorder + 1 + CAST(round(demand * (3 + 25 * {self.u(52, *pair)})) AS INTEGER)"
-            f"   + {self.h(53, *pair)} % 6 END AS target"
+            "   greatest(7, CAST(least(1000, ceil(case_qty * (CASE WHEN a % 101 < 50 THEN 2 ELSE 1 END) / demand))"
+            "   AS INTEGER)) AS intv,"
+            f"  CAST(floor(rate * {d} / {self.keep_mean} + CAST(b AS DOUBLE PRECISION) / {PRIME}) AS INTEGER) AS ns,"
+            "   CASE WHEN b % 1000 < chance THEN 1 ELSE 0 END + CASE WHEN b % 1000 * 5 < chance THEN 1 ELSE 0 END"
+            "   AS nrm,"
+            f"  least(25200 + CAST(floor(3600 * CAST(({self.products} * (sn - 1) + pn - 1) AS BIGINT) / {pairs})"
+            f"   AS INTEGER), {self.now_offset}) AS t0,"
+            "   CASE WHEN c % 1000 < 45 THEN 0 WHEN c % 1000 < 140 THEN 1 + c % reorder"
+            f"  ELSE reorder + 1 + CAST(round(demand * (3 + 25 * CAST(c AS DOUBLE PRECISION) / {PRIME})) AS INTEGER)"
+            "   + c % 7 END AS target"
             "   FROM (SELECT s.sn, p.pn, p.v, p.rate * s.factor AS rate, p.rate * s.factor * "
             f"{AVG_QTY} AS demand, p.case_qty, p.perishable, p.reorder,"
-            f"    CASE WHEN p.perishable = 1 THEN {often} ELSE {seldom} END AS chance"
+            f"    CASE WHEN p.perishable = 1 THEN {often} ELSE {seldom} END AS chance,"
+            f"    {self.h(30, 's.sn', 'p.pn')} AS a, {self.h(25, 's.sn', 'p.pn')} AS b,"
+            f"    {self.h(50, 's.sn', 'p.pn')} AS c"
             "    FROM demo_store s CROSS JOIN demo_p p) x) y) z"
         )
 
@@ -663,9 +671,9 @@ class _Plan:
     def _movements(self, tx: Tx, email: str) -> int:
         """Insert every movement with ids ascending in time (ties: store, product, kind, draw).
 
-        Opening stock-ins arrive before 08:00 on the first day (or at ``now``, when nothing else happened yet),
-        and everything else from 08:00 on, so the openings take the first ids and the rest follow: two smaller
-        sorts instead of one. The order is packed into BIGINT keys, which sort twice as fast as five columns:
+        Opening stock-ins arrive before 08:00 on the first day in (store, product) order (or at ``now``, when
+        nothing else happened yet), and everything else from 08:00 on, so the openings take the first ids
+        without a sort and the rest follow, sorted by a key packed into two BIGINTs (twice as fast as five):
         t < 2**26 (730 days of seconds), sn < 2**10, pn < 2**14, kr < 4 and k < 2**20 (see the limits)."""
         openings = self.stores * self.products
         total = openings + int(tx.scalar("SELECT count(*) FROM demo_ev"))
@@ -674,9 +682,9 @@ class _Plan:
         store, product, vendor = self.first["stores"] - 1, self.first["products"] - 1, self.first["vendors"]
         tx.execute(
             f"INSERT INTO movements ({columns})"
-            f" SELECT {base} + row_number() OVER (ORDER BY CAST(t0 AS BIGINT) * 16777216 + CAST(sn AS BIGINT) * 16384"
-            f"  + pn), {store} + sn, {product} + pn, 'stock_in', opening, opening, 'opening stock', {vendor} + v,"
-            f"  CAST($1 AS VARCHAR), to_timestamp({self.epoch} + t0)"
+            f" SELECT {base} + {self.products} * (CAST(sn AS BIGINT) - 1) + pn, {store} + CAST(sn AS BIGINT),"
+            f"  {product} + CAST(pn AS BIGINT), 'stock_in', opening,"
+            f"  opening, 'opening stock', {vendor} + v, CAST($1 AS VARCHAR), to_timestamp({self.epoch} + t0)"
             " FROM demo_pair",
             [email],
         )
@@ -685,7 +693,7 @@ class _Plan:
             f"INSERT INTO movements ({columns})"
             f" SELECT {base + openings} + row_number() OVER (ORDER BY CAST(e.t AS BIGINT) * 16777216"
             "  + CAST(e.sn AS BIGINT) * 16384 + e.pn, e.kr * 1048576 + e.k),"
-            f"  {store} + e.sn, {product} + e.pn,"
+            f"  {store} + CAST(e.sn AS BIGINT), {product} + CAST(e.pn AS BIGINT),"
             "  CASE e.kr WHEN 2 THEN 'sale' WHEN 3 THEN 'removal' ELSE 'stock_in' END, e.delta, p.opening + e.run,"
             f"  CASE e.rc {reasons} END, CASE WHEN e.kr = 1 THEN {vendor} + p.v END,"
             f"  CAST($1 AS VARCHAR), to_timestamp({self.epoch} + e.t)"

@@ -144,7 +144,7 @@ def test_generate__some_pairs_end_low_and_some_out_of_stock(db: Database) -> Non
 
 
 def test_generate__names_prices_and_codes_are_realistic(db: Database) -> None:
-    generate(db, stores=12, products=2000, days=1, seed=42, now=NOW)
+    generate(db, stores=12, products=3300, days=1, seed=42, now=NOW)  # ids past 2**15
 
     with db.reader() as tx:
         products = tx.all("SELECT sku, name, category, unit_price, reorder_level FROM products")
