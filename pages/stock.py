@@ -223,7 +223,21 @@ def _recent(actor: Actor, store: str) -> None:
         st.caption("No movements yet.")
         return
     frame = pd.DataFrame(rows)[["created_at", "sku", "name", "kind", "delta", "quantity_after", "reason", "actor"]]
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "created_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
+            "sku": "SKU",
+            "name": "Product",
+            "kind": "Kind",
+            "delta": st.column_config.NumberColumn("Change", format="%+d"),
+            "quantity_after": "On hand after",
+            "reason": "Reason",
+            "actor": "By",
+        },
+    )
 
 
 def main() -> None:

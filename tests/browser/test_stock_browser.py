@@ -45,7 +45,7 @@ def test_sale_of_several_lines(app_server: AppServer, page: Any) -> None:
     page.get_by_role("button", name="Record sale").click()
     page.get_by_text("Sale recorded: 3 line(s), 6 unit(s).").wait_for()
     wait_idle(page)
-    movements = page.locator('[data-testid="stDataFrame"]').filter(has=page.locator("th", has_text="quantity_after"))
+    movements = page.locator('[data-testid="stDataFrame"]').filter(has=page.locator("th", has_text="On hand after"))
     expect(movements.locator('td[aria-colindex="4"]').first).to_have_text("sale")
 
     # one line short of stock: nothing of the sale is applied
