@@ -301,7 +301,9 @@ def save_grid(
     def body(tx: Tx) -> dict[str, Any]:
         st = _scoped_store(tx, actor, "stock.count", store, {e.sku: e.changes for e in edits})
         _refuse_locked_fields(actor, edits)
-        cleaned = [e for e in clean_edits(edits) if e.changes]
+        checked = clean_edits(edits)
+        line_of = {e.sku: n for n, e in enumerate(checked, start=1)}
+        cleaned = [e for e in checked if e.changes]
         result: dict[str, Any] = {
             "store": st["code"],
             "products_updated": [],
@@ -313,10 +315,10 @@ def save_grid(
             return result
         current = _current_rows(tx, st["id"], [e.sku for e in cleaned])
         errors = [
-            FieldError("sku", f"There is no product with SKU {e.sku}.", n)
+            FieldError("sku", f"There is no product with SKU {e.sku}.", line_of[e.sku])
             if e.sku not in current
-            else FieldError("sku", f"Product {e.sku} is deactivated.", n)
-            for n, e in enumerate(cleaned, start=1)
+            else FieldError("sku", f"Product {e.sku} is deactivated.", line_of[e.sku])
+            for e in cleaned
             if e.sku not in current or not current[e.sku]["active"]
         ]
         if errors:

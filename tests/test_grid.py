@@ -253,8 +253,9 @@ def test_save_grid__unknown_column_duplicate_row_and_unknown_sku_are_refused(sho
             ],
         )
     assert {e.field for e in err.value.errors} == {"status", "sku"}
-    with pytest.raises(ValidationError, match="no product with SKU NOPE"):
-        save_grid(shop, owner, "S1", [RowEdit("NOPE", 1, 1, {"quantity": 1})])
+    with pytest.raises(ValidationError, match="no product with SKU NOPE") as err:
+        save_grid(shop, owner, "S1", [RowEdit("MILK-1L", 1, 2, {}), RowEdit("NOPE", 1, 1, {"quantity": 1})])
+    assert [(e.field, e.line) for e in err.value.errors] == [("sku", 2)]
 
 
 def test_save_grid__deactivated_product_is_refused(shop, owner):
