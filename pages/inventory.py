@@ -366,6 +366,9 @@ def main() -> None:
         "only": only or "all",
         "page": max(1, int(st.session_state.get(PAGE_KEY) or 1)),
     }
+    previous = st.session_state.get(GRID_KEY)
+    if previous and any(previous["query"][k] != query[k] for k in ("store", "search", "cats", "only")):
+        query["page"] = 1  # other rows (another store, or filters set from another page): start at the top
     loaded = ui.call(_loaded, actor, query)
     if loaded is None:
         st.stop()

@@ -176,6 +176,15 @@ def test_inventory_page__pages_of_200_rows(open_page, owner, shop):
     at.text_input(key="inventory_search").input("bulk item 024").run()  # a new filter starts at page 1
     assert at.number_input(key="inventory_page").value == 1
     assert len(_skus(at)) == 10
+    at.text_input(key="inventory_search").input("").run()
+    at.number_input(key="inventory_page").set_value(2).run()
+    at.session_state["inventory_only"] = "low"  # as the dashboard's "show just these" does
+    at.run()
+    assert _skus(at) == ["SOAP-100"] and at.number_input(key="inventory_page").value == 1
+    at.segmented_control(key="inventory_only").set_value("all").run()
+    at.number_input(key="inventory_page").set_value(2).run()
+    at.selectbox(key="inventory_store").select("S2").run()  # another store starts at page 1 too
+    assert "Showing 200 of 253 (rows 1–200" in _texts(at.markdown)
 
 
 # ---- saving ----------------------------------------------------------------------------------------------------
