@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from core import open_db
-from tests.browser.conftest import STAFF_EMAIL, AppServer, open_page, sign_in, wait_idle
-from tests.browser.test_inventory_browser import PASSWORD, edit_cell
+from tests.browser.conftest import PASSWORD, STAFF_EMAIL, AppServer, open_page, sign_in, wait_idle
+from tests.browser.test_inventory_browser import edit_cell
 
 pytestmark = pytest.mark.browser
 
