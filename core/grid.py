@@ -30,7 +30,7 @@ from core.errors import Conflict, ConflictError, FieldError, ValidationError
 from core.kpis import store_filter
 from core.ops import run
 from core.permissions import Actor, require
-from core.stock import _scoped_store, apply_count
+from core.stock import apply_count, scoped_store
 from core.validate import CATEGORY_MAX, LABELS, NAME_MAX, clean_int, clean_price, clean_sku, clean_text
 
 PRODUCT_FIELDS = ("name", "category", "unit_price", "reorder_level")
@@ -299,7 +299,7 @@ def save_grid(
     edits = list(edits)
 
     def body(tx: Tx) -> dict[str, Any]:
-        st = _scoped_store(tx, actor, "stock.count", store, {e.sku: e.changes for e in edits})
+        st = scoped_store(tx, actor, "stock.count", store, {e.sku: e.changes for e in edits})
         _refuse_locked_fields(actor, edits)
         checked = clean_edits(edits)
         line_of = {e.sku: n for n, e in enumerate(checked, start=1)}

@@ -14,7 +14,7 @@ from core.db import Database, Tx
 from core.errors import InvalidTransition, NotFound
 from core.ops import run
 from core.permissions import Actor, require
-from core.stock import _active_product, _lines, _scoped_store, move
+from core.stock import active_product, clean_lines, move, scoped_store
 from core.validate import clean_int, clean_text
 
 STATUSES = ("pending", "shipped", "cancelled")
@@ -31,11 +31,11 @@ def create_order(
 ) -> dict[str, Any]:
     """Create a pending order; each line's stock is reduced now (an ``order`` movement). All or nothing.
     Raises ``InsufficientStock``, ``ValidationError``, ``NotFound``, ``PermissionDenied``."""
-    cleaned = _lines(lines)
+    cleaned = clean_lines(lines)
     who = clean_text("customer", customer, 100, required=False)
 
     def body(tx: Tx) -> dict[str, Any]:
-        st = _scoped_store(tx, actor, "order.create", store, {"lines": cleaned})
+        st = scoped_store(tx, actor, "order.create", store, {"lines": cleaned})
         order_id = int(
             tx.scalar(
                 "INSERT INTO orders (store_id, customer, created_by, updated_by) VALUES ($1, $2, $3, $3) RETURNING id",
@@ -44,7 +44,7 @@ def create_order(
         )
         out_lines = []
         for n, (sku, qty) in enumerate(cleaned, start=1):
-            product = _active_product(tx, sku)
+            product = active_product(tx, sku)
             tx.execute(
                 "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price) VALUES ($1, $2, $3, $4, $5)",
                 [order_id, n, product["id"], qty, product["unit_price"]],

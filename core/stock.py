@@ -75,7 +75,7 @@ def stock_row(tx: Tx, store_id: int, product_id: int) -> dict[str, Any]:
     return rows[0] if rows else {"quantity": 0, "version": 1, "updated_at": None, "updated_by": None}
 
 
-def _scoped_store(tx: Tx, actor: Actor, action: str, code: str, attempted: Any = None) -> dict[str, Any]:
+def scoped_store(tx: Tx, actor: Actor, action: str, code: str, attempted: Any = None) -> dict[str, Any]:
     store = store_by_code(tx, code)
     require(
         actor,
@@ -91,7 +91,7 @@ def _scoped_store(tx: Tx, actor: Actor, action: str, code: str, attempted: Any =
     return store
 
 
-def _active_product(tx: Tx, sku: str) -> dict[str, Any]:
+def active_product(tx: Tx, sku: str) -> dict[str, Any]:
     product = product_by_sku(tx, clean_sku(sku))
     if not product["active"]:
         raise ValidationError.single("sku", f"Product {product['sku']} is deactivated.")
@@ -153,8 +153,8 @@ def set_count(
     qty = clean_int(quantity, "quantity")
 
     def body(tx: Tx) -> dict[str, Any]:
-        st = _scoped_store(tx, actor, "stock.count", store, {"sku": sku, "quantity": qty})
-        product = _active_product(tx, sku)
+        st = scoped_store(tx, actor, "stock.count", store, {"sku": sku, "quantity": qty})
+        product = active_product(tx, sku)
         moved = apply_count(tx, actor, st, product, qty, expected_version, reason=reason, client_op_id=client_op_id)
         result = {"store": st["code"], "sku": product["sku"], "quantity": qty, "movements": [moved] if moved else []}
         if moved:
@@ -172,7 +172,7 @@ def set_count(
     return run(db, actor, "stock.count", body, entity="stock", entity_id=f"{sku}@{store}", client_op_id=client_op_id)
 
 
-def _lines(lines: list[tuple[str, Any]] | list[dict[str, Any]]) -> list[tuple[str, int]]:
+def clean_lines(lines: list[tuple[str, Any]] | list[dict[str, Any]]) -> list[tuple[str, int]]:
     """Clean sale/order lines [(sku, qty)]; every problem reported at once with its line number."""
     from core.errors import FieldError
 
@@ -212,8 +212,8 @@ def _single(
     client_op_id: str | None,
 ) -> dict[str, Any]:
     def body(tx: Tx) -> dict[str, Any]:
-        st = _scoped_store(tx, actor, action, store, {"sku": sku, "quantity": qty})
-        product = _active_product(tx, sku)
+        st = scoped_store(tx, actor, action, store, {"sku": sku, "quantity": qty})
+        product = active_product(tx, sku)
         vid = vendor_id(tx, vendor) if vendor else None
         moved = move(tx, actor, st, product, sign * qty, kind, reason=reason, vendor=vid, client_op_id=client_op_id)
         audit.write(
@@ -297,12 +297,12 @@ def record_sale(
 ) -> dict[str, Any]:
     """Sell several lines at once, all or nothing. ``lines`` is [(sku, qty)] or [{"sku", "quantity"}].
     Raises ``InsufficientStock`` naming what is available, ``ValidationError``, ``NotFound``, ``PermissionDenied``."""
-    cleaned = _lines(lines)
+    cleaned = clean_lines(lines)
 
     def body(tx: Tx) -> dict[str, Any]:
-        st = _scoped_store(tx, actor, "stock.sale", store, {"lines": cleaned})
+        st = scoped_store(tx, actor, "stock.sale", store, {"lines": cleaned})
         moved = [
-            move(tx, actor, st, _active_product(tx, sku), -qty, "sale", client_op_id=client_op_id)
+            move(tx, actor, st, active_product(tx, sku), -qty, "sale", client_op_id=client_op_id)
             for sku, qty in cleaned
         ]
         audit.write(
@@ -328,16 +328,16 @@ def transfer(
 ) -> dict[str, Any]:
     """Move stock between two stores: a ``transfer_out`` and a ``transfer_in`` per line, in one transaction.
     Staff need both stores. Raises ``InsufficientStock``, ``ValidationError``, ``NotFound``, ``PermissionDenied``."""
-    cleaned = _lines(lines)
+    cleaned = clean_lines(lines)
 
     def body(tx: Tx) -> dict[str, Any]:
-        src = _scoped_store(tx, actor, "stock.transfer", from_store, {"to": to_store, "lines": cleaned})
-        dst = _scoped_store(tx, actor, "stock.transfer", to_store, {"from": from_store, "lines": cleaned})
+        src = scoped_store(tx, actor, "stock.transfer", from_store, {"to": to_store, "lines": cleaned})
+        dst = scoped_store(tx, actor, "stock.transfer", to_store, {"from": from_store, "lines": cleaned})
         if src["id"] == dst["id"]:
             raise ValidationError.single("to_store", "Choose two different stores for a transfer.")
         moved = []
         for sku, qty in cleaned:
-            product = _active_product(tx, sku)
+            product = active_product(tx, sku)
             moved.append(
                 move(
                     tx, actor, src, product, -qty, "transfer_out", reason=f"to {dst['code']}", client_op_id=client_op_id
