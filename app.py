@@ -7,7 +7,7 @@ Every run, in this order (so reloading any page keeps the user on it):
 2. The session is resolved before ``st.navigation``: a live session is re-checked against the database (still
    active, not locked, not logged out since it began); otherwise the login cookie, if any, is read through
    streamlit-authenticator and accepted only when ``core.sessions.actor_from_cookie`` agrees.
-3. Signed out -> one hidden sign-in page. Signed in -> the pages of ``PAGES`` whose roles include the actor's
+3. Signed out -> the sign-in page (answering at every page's address). Signed in -> the pages of ``PAGES`` whose roles include the actor's
    role (a page file that does not exist yet is left out). An owner page never reaches a staff session: it is
    not registered for staff (its URL opens nothing of it), and the page calls ``ui.require_permission`` itself.
 Passwords are checked only by ``core.users.authenticate`` (failures counted and persisted, 5 lock the account
@@ -19,7 +19,7 @@ an error id (``ui.show_error``); ``/healthz`` and ``/metrics`` are served beside
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,7 @@ def _forget(message: str | None = None, *, delete_cookie: bool = True) -> None:
         ss[key] = None
     ss["logout"] = True
     ss.pop("_signed_in_at", None)
+    ss.pop("_sign_in_error", None)
     ss.pop(ui.ACTOR_KEY, None)
     if delete_cookie:
         ss["_cookie_action"] = "delete"
@@ -162,51 +163,79 @@ def _resolve_actor(db: Any, authenticator: Any, settings: Any) -> Any | None:
     return actor
 
 
-def _apply_cookie_action(authenticator: Any) -> None:
-    """Issue or delete the login cookie in a run that is not followed by an immediate rerun (a component that
-    is replaced at once by a rerun may never reach the browser)."""
-    action = st.session_state.pop("_cookie_action", None)
+def _apply_cookie_action(authenticator: Any, settings: Any) -> None:
+    """Issue or delete the login cookie through streamlit-authenticator's cookie manager.
+
+    Each request gets a component key of its own and is drawn on every run until the browser confirms it
+    (the component's value turns true): a component that a rerun replaces before its frame loaded would
+    otherwise never reach the browser."""
+    from core import sessions
+
+    ss = st.session_state
+    action = ss.get("_cookie_action")
+    if action is None:
+        return
+    if isinstance(action, str):
+        ss["_cookie_seq"] = ss.get("_cookie_seq", 0) + 1
+        action = (action, f"auth_cookie_{action}_{ss['_cookie_seq']}")
+        ss["_cookie_action"] = action
+        if action[0] == "set" and ss.get("username"):
+            ss["_cookie_token"] = sessions.issue_token(ss["username"], settings)
+    kind, key = action
+    if ss.get(key) is True or (kind == "set" and not ss.get("authentication_status")):
+        ss.pop("_cookie_action", None)
+        ss.pop("_cookie_token", None)
+        return
+    manager = authenticator.cookie_controller.cookie_model.cookie_manager
     try:
-        if action == "set" and st.session_state.get("authentication_status"):
-            authenticator.cookie_controller.set_cookie()
-        elif action == "delete":
-            authenticator.cookie_controller.delete_cookie()
+        if kind == "set":
+            expires = datetime.now() + timedelta(hours=settings.lifetime_hours)
+            manager.set(settings.cookie_name, ss["_cookie_token"], key=key, expires_at=expires)
+        else:
+            manager.delete(settings.cookie_name, key=key)
+    except KeyError:  # the manager had not seen the cookie yet; the delete was still sent
+        pass
     except Exception as exc:  # the cookie is a convenience; the session itself is already decided
         from pages import ui
 
         ui.error_id_for(exc)
 
 
-def sign_in() -> None:
-    """The sign-in page (the only page while nobody is signed in)."""
+def _submit_sign_in() -> None:
+    """The sign-in form's callback. It runs before the script body, so a rerun that something else requests
+    meanwhile (the cookie component answering) cannot drop the submit halfway."""
     from core import users
     from core.errors import AuthError
     from pages import ui
 
-    st.title("Inventory Lite")
-    # A notice stays until the next submit: the cookie component's first answer reruns the script once.
-    flash = st.session_state.get("_flash")
-    if flash:
-        st.info(flash)
-    with st.form("sign_in", clear_on_submit=True):
-        st.subheader("Sign in")
-        email = st.text_input("Email", key="sign_in_email", autocomplete="username")
-        password = st.text_input("Password", type="password", key="sign_in_password", autocomplete="current-password")
-        submitted = st.form_submit_button("Sign in", type="primary")
-    if not submitted:
-        return
-    st.session_state.pop("_flash", None)
+    ss = st.session_state
+    ss.pop("_flash", None)
+    ss.pop("_sign_in_error", None)
     try:
-        actor = users.authenticate(ui.get_db(), email, password)
+        actor = users.authenticate(ui.get_db(), ss.get("sign_in_email", ""), ss.get("sign_in_password", ""))
     except AuthError as exc:
-        st.error(str(exc))
+        ss["_sign_in_error"] = str(exc)
         return
     except Exception as exc:
-        ui.show_error(exc)
+        ss["_sign_in_error"] = f"Sorry, signing in failed. Error id: {ui.error_id_for(exc)}."
         return
     _establish(actor, datetime.now(UTC))
-    st.session_state["_cookie_action"] = "set"
-    st.rerun()
+    ss["_cookie_action"] = "set"
+
+
+def sign_in() -> None:
+    """The sign-in page (the only page while nobody is signed in). Notices stay until the next submit: the
+    cookie component's first answer reruns the script once, which must not wipe them."""
+    st.title("Inventory Lite")
+    if st.session_state.get("_flash"):
+        st.info(st.session_state["_flash"])
+    if st.session_state.get("_sign_in_error"):
+        st.error(st.session_state["_sign_in_error"])
+    with st.form("sign_in", clear_on_submit=True):
+        st.subheader("Sign in")
+        st.text_input("Email", key="sign_in_email", autocomplete="username")
+        st.text_input("Password", type="password", key="sign_in_password", autocomplete="current-password")
+        st.form_submit_button("Sign in", type="primary", on_click=_submit_sign_in)
 
 
 def _sign_out(db: Any, authenticator: Any) -> None:
@@ -229,12 +258,34 @@ def _no_pages() -> None:
     st.info("No page of this app is installed for your role yet.")
 
 
+def _not_for_your_role() -> None:
+    st.error("This page is for the owner only.")
+
+
+def _signed_out_pages() -> list[Any]:
+    """The sign-in page, also answering at every page's address (hidden), so a bookmarked or reloaded URL shows
+    the sign-in form instead of "Page not found", and after sign-in the user lands on the page they asked for."""
+    pages = [st.Page(sign_in, title="Sign in", url_path="sign-in", default=True)]
+    for file in (SETUP_PAGE, *(row[0] for row in PAGES)):
+        pages.append(st.Page(sign_in, title="Sign in", url_path=Path(file).stem, visibility="hidden"))
+    return pages
+
+
 def _pages_for(role: str) -> dict[str, list[Any]]:
+    """The role's pages by section. Another role's page is not registered at all; its address answers with a
+    refusal (hidden), never with any of its content."""
     present = [row for row in PAGES if role in row[2] and (ROOT / row[0]).exists()]
     default = next((row[0] for row in present if row[0] == "pages/dashboard.py"), present[0][0] if present else None)
     sections: dict[str, list[Any]] = {}
     for file, title, _roles, icon, section in present:
         sections.setdefault(section, []).append(st.Page(file, title=title, icon=icon, default=file == default))
+    refused = [
+        st.Page(_not_for_your_role, title="Not available", url_path=Path(row[0]).stem, visibility="hidden")
+        for row in PAGES
+        if role not in row[2]
+    ]
+    if sections and refused:
+        sections[next(iter(sections))].extend(refused)
     return sections
 
 
@@ -266,12 +317,14 @@ def main() -> None:
             auto_hash=False,
             login_sleep_time=0,
         )
+        # The cookie components go into a block at a fixed place: when one comes or goes, the page below keeps
+        # its element positions, so nothing a user is typing is re-created (and lost) by the rerun they cause.
+        cookie_slot = st.container()
         actor = _resolve_actor(db, authenticator, settings)
-        _apply_cookie_action(authenticator)
+        with cookie_slot:
+            _apply_cookie_action(authenticator, settings)
         if actor is None:
-            nav = st.navigation(
-                [st.Page(sign_in, title="Sign in", url_path="sign-in", default=True)], position="hidden"
-            )
+            nav = st.navigation(_signed_out_pages(), position="hidden")
         else:
             sections = _pages_for(actor.role)
             nav = st.navigation(sections or [st.Page(_no_pages, title="Inventory Lite", default=True)])

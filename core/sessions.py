@@ -99,6 +99,15 @@ def credentials(db: Database) -> dict[str, Any]:
     }
 
 
+def issue_token(email: str, settings: SessionSettings, *, now: datetime | None = None) -> str:
+    """A login cookie value in streamlit-authenticator's format (HS256 JWT of ``{username, exp_date}``), so its
+    cookie manager reads it back; it expires one lifetime from ``now``."""
+    import jwt
+
+    expires = (now or datetime.now(UTC)) + settings.lifetime
+    return jwt.encode({"username": email, "exp_date": expires.timestamp()}, settings.cookie_key, algorithm="HS256")
+
+
 def cookie_issued_at(token: Mapping[str, Any], settings: SessionSettings) -> datetime:
     """When a cookie was issued: its ``exp_date`` (a Unix time) minus the lifetime. Raises ``AuthError`` for a
     token without a numeric expiry."""

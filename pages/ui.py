@@ -12,6 +12,8 @@ Every page imports this module (``from pages import ui``) and nothing of the dat
 
 from __future__ import annotations
 
+import os
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -33,14 +35,28 @@ ALL_STORES = "All stores"
 _OP_PREFIX = "_op_id:"
 
 
+_logging_lock = threading.Lock()
+_logging_ready = False
+
+
+def _configure_logging() -> None:
+    """Once per process: core's JSON log lines go to stderr at env ``INVENTORY_LOG_LEVEL`` (default INFO)."""
+    global _logging_ready
+    with _logging_lock:
+        if not _logging_ready:
+            observe.configure_logging(os.environ.get("INVENTORY_LOG_LEVEL", "INFO").upper())
+            _logging_ready = True
+
+
 @st.cache_resource(show_spinner=False)
 def _open_db(target: str) -> Database:
     return core.open_db(target)
 
 
 def get_db() -> Database:
-    """The process-wide database (cached per target), already migrated. Raises ``StoreBusy`` when another
-    process holds the DuckDB file."""
+    """The process-wide database (cached per target), already migrated; also turns on the JSON log.
+    Raises ``StoreBusy`` when another process holds the DuckDB file."""
+    _configure_logging()
     return _open_db(core.resolve_target())
 
 

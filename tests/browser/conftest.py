@@ -20,7 +20,7 @@ Fixtures
     Chromium from ``/usr/bin/chromium`` launched with the flags of STACK_NOTES. Without Chromium or Playwright
     the browser tests are skipped with the reason shown; with env ``CI=true`` they fail instead.
 ``page``
-    A fresh browser context (own cookies) and page per test, default timeout 20 s. For a second user at the
+    A fresh browser context (own cookies) and page per test, default timeout 30 s. For a second user at the
     same time open another context: ``browser.new_context().new_page()``.
 
 Helpers
@@ -74,7 +74,7 @@ CHROMIUM_ARGS = [
 ]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 START_TIMEOUT = 60.0
-DEFAULT_TIMEOUT_MS = 20_000
+DEFAULT_TIMEOUT_MS = 30_000
 
 __all__ = [
     "IDLE",
@@ -262,12 +262,31 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+
+
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A page in a fresh context. When the test fails, a screenshot is saved and its path printed."""
     context = browser.new_context()
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     tab = context.new_page()
     yield tab
+    if request.node.stash.get(_CALL_FAILED, False):
+        shot = tmp_path / "failure.png"
+        try:
+            tab.screenshot(path=str(shot), full_page=True)
+            print(f"\nscreenshot of the failing page: {shot} (url {tab.url})")
+        except Exception as exc:  # the page may be gone with the failure
+            print(f"\nno screenshot: {exc}")
     context.close()
 
 
@@ -313,6 +332,10 @@ def sign_in(page: Any, email: str, password: str) -> None:
     page.get_by_role("textbox", name="Email").fill(email)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for()
+    signed_in = page.get_by_role("button", name="Sign out")
+    refused = page.locator('[data-testid="stAlertContentError"]')
+    signed_in.or_(refused).first.wait_for()
+    if not signed_in.is_visible():
+        raise AssertionError(f"sign-in of {email} refused: {refused.first.inner_text()}")
     wait_idle(page)
     wait_for_login_cookie(page, email)

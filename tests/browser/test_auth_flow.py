@@ -106,9 +106,31 @@ def test_staff_opening_an_owner_url_gets_nothing_of_it(app_server: AppServer, pa
     open_page(page, app_server, "/admin")
     page.get_by_role("button", name="Sign out").wait_for()
     wait_idle(page)
+    page.get_by_text("This page is for the owner only.").wait_for()
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "Add a user" not in body and OWNER_EMAIL not in body
     assert "Admin" not in heading(page)
+    assert page.get_by_text("Page not found").count() == 0
+
+
+def test_signed_out_deep_link_signs_in_on_that_page(app_server: AppServer, page: Any) -> None:
+    open_page(page, app_server, "/account")
+    assert page.get_by_text("Page not found").count() == 0
+    sign_in(page, STAFF_EMAIL, PASSWORD)
+    page.get_by_role("heading", name="Account").wait_for()
+    assert page.url.endswith("/account")
+
+
+def test_health_and_metrics_routes_answer_over_http(app_server: AppServer) -> None:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(app_server.url + "/healthz", timeout=10) as response:
+        assert response.status == 200
+        assert json.loads(response.read())["database"] == "ok"
+    with urllib.request.urlopen(app_server.url + "/metrics", timeout=10) as response:
+        assert response.status == 200
+        assert "inventory_operation_seconds" in response.read().decode()
 
 
 def test_cookie_signs_in_again_until_logout(app_server: AppServer, page: Any, browser: Any) -> None:
