@@ -1,11 +1,10 @@
-"""Reports, the audit log and the System page's figures, computed by the database.
+"""Reports on the movements ledger, computed by the database.
 
 - ``movement_report``: the ledger filtered by stores, product, kinds and dates, with totals per kind and a
   daily series computed in SQL over EVERY matching row; only the newest ``limit`` rows travel to the browser.
   ``export_movements`` writes all matching rows as CSV or XLSX (``core.exporter``'s format and formula neutralisation).
 - ``product_across_stores``: one product's quantity, value and last movement in each store.
-- ``audit_log`` (owner): filtered audit rows with ``before``/``after`` parsed and a per-field diff.
-- ``system_status``, ``health_check``, ``backup_now`` (owner).
+(The audit log is read by ``core.audit_log``; the System page's figures come from ``core.system``.)
 
 Every function checks its permission with ``core.permissions`` (``report.read`` per store, ``audit.read``,
 ``system.manage``) inside the operation runner, so a refusal is audited as ``denied``. Store scope: the stores
@@ -15,24 +14,18 @@ values formatted into SQL are integer ids read from the database and whitelisted
 
 from __future__ import annotations
 
-import json
-import os
-import time as clock
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from core import exporter, observe
-from core.backup import backup
+from core import exporter
 from core.catalog import product_by_sku, store_by_code
-from core.check import check
 from core.db import Database, Tx
 from core.errors import ValidationError
 from core.ops import run
 from core.permissions import Actor, require
-from core.schema import MOVEMENT_KINDS, current_version
+from core.schema import MOVEMENT_KINDS
 from core.validate import clean_int, clean_sku
 
 REPORT_ROWS = 1_000
@@ -43,7 +36,7 @@ EXPORT_COLUMNS = exporter.COLUMNS["movements"]
 EPOCH_DAY = date(1970, 1, 1)
 
 
-class _Where:
+class Where:
     """AND-ed SQL conditions with their bound parameters numbered ``$1, $2, ...`` in order."""
 
     def __init__(self) -> None:
@@ -67,7 +60,7 @@ class _Where:
         return f"${len(self.params) + 1}"
 
 
-def _day_range(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+def day_range(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
     """Inclusive calendar dates as [start 00:00, day after end 00:00). Raises ``ValidationError``."""
     if start and end and start > end:
         raise ValidationError.single("start", "The start date must be on or before the end date.")
@@ -102,8 +95,8 @@ def _movement_where(
     kinds: list[str] | None,
     start: date | None,
     end: date | None,
-) -> _Where:
-    where = _Where()
+) -> Where:
+    where = Where()
     where.raw(scope_condition(tx, actor, stores))
     text = (product or "").strip().lower()
     if text:
@@ -118,7 +111,7 @@ def _movement_where(
             raise ValidationError.single("kinds", f"Unknown movement kind: {', '.join(unknown)}.")
         chosen = [k for k in MOVEMENT_KINDS if k in kinds]
         where.add(f"m.kind IN ({', '.join('{}' for _ in chosen)})", *chosen)
-    low, high = _day_range(start, end)
+    low, high = day_range(start, end)
     if low:
         where.add("m.created_at >= {}", low)
     if high:
@@ -280,168 +273,3 @@ def product_across_stores(db: Database, actor: Actor, sku: str) -> dict[str, Any
         }
 
     return run(db, actor, "report.product", body, entity="product", entity_id=code)
-
-
-# ---- audit log (owner) ------------------------------------------------------------------------------------------
-
-
-def _parse(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def audit_changes(before: Any, after: Any) -> list[dict[str, str]]:
-    """A per-field diff for people: ``[{field, before, after}]`` of the fields that differ (every field of a
-    creation or of a refused attempt). Values are text; nested values are compact JSON."""
-    if before is None and after is None:
-        return []
-    if isinstance(before, dict) or isinstance(after, dict):
-        old = before if isinstance(before, dict) else {}
-        new = after if isinstance(after, dict) else {}
-        fields = list(dict.fromkeys([*old, *new]))
-        return [
-            {"field": f, "before": _shown(old.get(f)), "after": _shown(new.get(f))}
-            for f in fields
-            if old.get(f) != new.get(f)
-        ]
-    return [] if before == after else [{"field": "value", "before": _shown(before), "after": _shown(after)}]
-
-
-def audit_log(
-    db: Database,
-    actor: Actor,
-    *,
-    who: str | None = None,
-    action: str | None = None,
-    outcome: str | None = None,
-    start: date | None = None,
-    end: date | None = None,
-    limit: int = AUDIT_ROWS,
-) -> dict[str, Any]:
-    """Audit rows matching the filters, newest first: ``{rows, total, by_outcome, denied}``. Each row has
-    ``before``/``after`` parsed from JSON and ``changes`` (``audit_changes``). ``by_outcome`` and ``denied``
-    count every matching row, not only the rows returned.
-    Raises ``PermissionDenied`` (owner only), ``ValidationError``."""
-    limit = clean_int(limit, "Rows to show", minimum=1, maximum=10_000)
-    if outcome is not None and outcome not in OUTCOMES:
-        raise ValidationError.single("outcome", f"Outcome must be one of {', '.join(OUTCOMES)} (got {outcome!r}).")
-
-    def body(tx: Tx) -> dict[str, Any]:
-        require(actor, "audit.read", entity="audit", entity_id="log")
-        where = _Where()
-        if who:
-            where.add("a.actor = {}", who)
-        if action:
-            where.add("a.action = {}", action)
-        if outcome:
-            where.add("a.outcome = {}", outcome)
-        low, high = _day_range(start, end)
-        if low:
-            where.add("a.created_at >= {}", low)
-        if high:
-            where.add("a.created_at < {}", high)
-        counts = dict(
-            tx.all(f"SELECT a.outcome, count(*) FROM audit a WHERE {where.sql()} GROUP BY a.outcome", where.params)
-        )
-        rows = tx.dicts(
-            "SELECT a.id, a.created_at, a.actor, a.action, a.entity, a.entity_id, a.outcome, a.detail, a.before,"
-            f" a.after FROM audit a WHERE {where.sql()} ORDER BY a.id DESC LIMIT {where.next()}",
-            [*where.params, limit],
-        )
-        for r in rows:
-            r["before"], r["after"] = _parse(r["before"]), _parse(r["after"])
-            r["changes"] = audit_changes(r["before"], r["after"])
-        by_outcome = {o: int(counts.get(o, 0)) for o in OUTCOMES}
-        return {
-            "rows": rows,
-            "total": sum(by_outcome.values()),
-            "by_outcome": by_outcome,
-            "denied": by_outcome["denied"],
-        }
-
-    return run(db, actor, "audit.read", body, entity="audit", entity_id="log")
-
-
-def audit_options(db: Database, actor: Actor) -> dict[str, list[str]]:
-    """The actors and actions on record, for the audit log's filters. Raises ``PermissionDenied`` (owner only)."""
-
-    def body(tx: Tx) -> dict[str, list[str]]:
-        require(actor, "audit.read", entity="audit", entity_id="options")
-        return {
-            "actors": [r[0] for r in tx.all("SELECT DISTINCT actor FROM audit ORDER BY actor")],
-            "actions": [r[0] for r in tx.all("SELECT DISTINCT action FROM audit ORDER BY action")],
-            "outcomes": list(OUTCOMES),
-        }
-
-    return run(db, actor, "audit.read", body, entity="audit", entity_id="options")
-
-
-# ---- system (owner) ---------------------------------------------------------------------------------------------
-
-
-def system_status(db: Database, actor: Actor) -> dict[str, Any]:
-    """``{healthy, query_ms, size_bytes, schema_version, tables, latency}``: a trivial query's answer and time,
-    the database file size, row counts per table, and p50/p95 per operation in this process.
-    Raises ``PermissionDenied`` (owner only)."""
-
-    def body(tx: Tx) -> dict[str, Any]:
-        require(actor, "system.manage", entity="database", entity_id="status")
-        t0 = clock.perf_counter()
-        healthy = tx.scalar("SELECT 1") == 1
-        query_ms = round((clock.perf_counter() - t0) * 1000, 3)
-        names = [
-            r[0]
-            for r in tx.all(
-                "SELECT table_name FROM information_schema.tables"
-                " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
-            )
-        ]
-        tables = [
-            {"table": n, "rows": int(tx.scalar(f'SELECT count(*) FROM "{n.replace(chr(34), "")}"'))} for n in names
-        ]
-        return {"healthy": healthy, "query_ms": query_ms, "tables": tables}
-
-    status = run(db, actor, "system.status", body, entity="database", entity_id="status")
-    status["size_bytes"] = db.size_bytes()
-    status["schema_version"] = current_version(db)
-    status["latency"] = [{"action": a, **v} for a, v in observe.latency_percentiles().items()]
-    return status
-
-
-def health_check(db: Database, actor: Actor) -> dict[str, Any]:
-    """Run ``core.check`` (every stored invariant): ``{ok, problems}``. Slow on a big database: on demand only.
-    Raises ``PermissionDenied`` (owner only)."""
-
-    def body(tx: Tx) -> None:
-        require(actor, "system.manage", entity="database", entity_id="check")
-
-    run(db, actor, "system.check", body, entity="database", entity_id="check")
-    return check(db)
-
-
-def default_backup_dir(db: Database) -> Path:
-    """Env ``INVENTORY_BACKUP_DIR``, else ``backups/`` beside the database file (``data/backups/`` by default)."""
-    configured = os.environ.get("INVENTORY_BACKUP_DIR")
-    if configured:
-        return Path(configured)
-    if db.target == ":memory:" or "://" in db.target:
-        return Path(__file__).resolve().parent.parent / "data" / "backups"
-    return Path(db.target).resolve().parent / "backups"
-
-
-def backup_now(db: Database, actor: Actor, directory: str | Path | None = None) -> dict[str, Any]:
-    """A backup into ``directory`` or ``default_backup_dir``: ``{path, bytes}``. Raises ``PermissionDenied``,
-    ``ValidationError`` (folder not writable)."""
-    return backup(db, actor, directory or default_backup_dir(db))

@@ -14,26 +14,16 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from core import open_db
+from core.audit_log import audit_changes, audit_log, audit_options
 from core.catalog import update_product
 from core.dashboard import dashboard
 from core.db import Database
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.orders import cancel_order, create_order
 from core.permissions import SYSTEM
-from core.reports import (
-    EXPORT_COLUMNS,
-    audit_changes,
-    audit_log,
-    audit_options,
-    backup_now,
-    default_backup_dir,
-    export_movements,
-    health_check,
-    movement_report,
-    product_across_stores,
-    system_status,
-)
+from core.reports import EXPORT_COLUMNS, export_movements, movement_report, product_across_stores
 from core.stock import record_removal, record_sale, set_count, stock_in, transfer
+from core.system import backup_now, default_backup_dir, health_check, system_status
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
 TODAY = date.today()
