@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +50,28 @@ def test_sign_in__owner_sees_every_page_including_owner_pages(shop: Database, mo
     assert signed_in(at) and at.session_state["actor"].role == "owner"
     assert {"Admin", "Account"} <= nav_titles(at)
     assert at.session_state["_signed_in_at"] is not None
+
+
+def test_sign_in__issues_a_login_cookie_for_that_user(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jwt
+
+    from core import sessions
+
+    at = sign_in(app_test(shop, monkeypatch).run(), STAFF_EMAIL, PASSWORD)
+    kind, _key = at.session_state["_cookie_action"]
+    settings = sessions.session_settings(shop, {}, {})
+    token = jwt.decode(at.session_state["_cookie_token"], settings.cookie_key, algorithms=["HS256"])
+    assert kind == "set" and token["username"] == STAFF_EMAIL
+    assert sessions.actor_from_cookie(shop, token, settings).email == STAFF_EMAIL
+
+
+def test_sign_in__the_form_answers_at_every_page_address_while_signed_out(
+    shop: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = app_test(shop, monkeypatch).run()
+    paths = {info["url_pathname"] for info in at._registered_pages.values()}
+    assert {"inventory", "admin", "account"} <= paths
+    assert nav_titles(at) == {"Sign in"}
 
 
 def test_sign_in__email_is_case_insensitive(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,6 +137,9 @@ def test_navigation__staff_never_get_owner_pages(shop: Database, monkeypatch: py
     titles = nav_titles(at)
     assert "Account" in titles
     assert not OWNER_PAGES & titles
+    owner_files = {"pages/admin.py", "pages/audit.py", "pages/system.py"}
+    registered = {Path(info.get("script_path") or "").name for info in at._registered_pages.values()}
+    assert not {Path(f).name for f in owner_files} & registered
 
 
 @pytest.mark.parametrize("page", ["pages/admin.py", "pages/audit.py", "pages/system.py"])

@@ -188,3 +188,16 @@ def test_health__not_ok_when_the_database_is_closed(tmp_path: Any) -> None:
     closed.close()
     report = sessions.health(closed)
     assert report["ok"] is False and report["database"]
+
+
+def test_issue_token__is_read_back_by_the_authenticators_format(shop: Database, settings) -> None:
+    value = sessions.issue_token(STAFF_EMAIL, settings)
+    decoded = jwt.decode(value, settings.cookie_key, algorithms=["HS256"])  # what the cookie manager does
+    assert set(decoded) == {"username", "exp_date"}
+    assert sessions.actor_from_cookie(shop, decoded, settings).email == STAFF_EMAIL
+
+
+def test_issue_token__signed_with_another_key_does_not_decode(settings: sessions.SessionSettings) -> None:
+    value = sessions.issue_token(STAFF_EMAIL, settings)
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(value, "x" * 40, algorithms=["HS256"])
