@@ -12,15 +12,15 @@ transaction) and guarantees:
 - every edited field is validated first and every problem is reported at once (nothing written);
 - staff change quantities only: any other field is refused with ``PermissionDenied`` (audited ``denied``);
 - if ANY edited part of a row (product fields: the product version; quantity: the stock version) changed since
-  the user loaded it, nothing is applied and one ``ConflictError`` lists every stale row. ``describe_conflicts``,
-  ``keep_mine`` and ``take_theirs`` give the conflict dialog what it needs;
+  the user loaded it, nothing is applied and one ``ConflictError`` lists every stale row. ``core.grid_conflicts``
+  gives the conflict dialog what it needs (keep mine, take theirs, edit again);
 - a quantity edit SETS the count: the difference is an ``adjustment`` movement (``core.stock.apply_count``);
   product edits are versioned updates (``core.catalog.apply_product_update``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from core import audit
@@ -31,7 +31,7 @@ from core.kpis import store_filter
 from core.ops import run
 from core.permissions import Actor, require
 from core.stock import apply_count, scoped_store
-from core.validate import CATEGORY_MAX, LABELS, NAME_MAX, clean_int, clean_price, clean_sku, clean_text
+from core.validate import CATEGORY_MAX, NAME_MAX, clean_int, clean_price, clean_sku, clean_text
 
 PRODUCT_FIELDS = ("name", "category", "unit_price", "reorder_level")
 GRID_FIELDS = (*PRODUCT_FIELDS, "quantity")
@@ -363,86 +363,6 @@ def save_grid(
         return result
 
     return run(db, actor, "grid.save", body, entity="stock", entity_id=store, client_op_id=client_op_id)
-
-
-# ---- what the conflict dialog needs --------------------------------------------------------------------------
-
-
-def describe_conflicts(error: ConflictError, edits: list[RowEdit]) -> list[dict[str, Any]]:
-    """One line per stale field: ``{sku, part, field, label, yours, current, changed_by, changed_at}``."""
-    by_sku = {e.sku.strip(): e for e in edits}
-    lines = []
-    for conflict in error.conflicts:
-        sku = conflict.current.get("sku")
-        edit = by_sku.get(sku)
-        if edit is None:
-            continue
-        fields = ["quantity"] if conflict.entity == "stock" else list(edit.product_changes)
-        for name in fields:
-            lines.append(
-                {
-                    "sku": sku,
-                    "part": conflict.entity,
-                    "field": name,
-                    "label": LABELS.get(name, name),
-                    "yours": edit.changes.get(name),
-                    "current": conflict.current.get(name),
-                    "changed_by": conflict.current.get("updated_by"),
-                    "changed_at": conflict.current.get("updated_at"),
-                }
-            )
-    return lines
-
-
-def _current_versions(error: ConflictError) -> dict[tuple[str, str], int]:
-    return {(c.entity, c.current["sku"]): int(c.current["version"]) for c in error.conflicts}
-
-
-def keep_mine(edits: list[RowEdit], error: ConflictError) -> list[RowEdit]:
-    """The same edits, with each stale part moved onto the version it has now: saving them re-applies mine."""
-    versions = _current_versions(error)
-    return [
-        replace(
-            e,
-            product_version=versions.get(("product", e.sku.strip()), e.product_version),
-            stock_version=versions.get(("stock", e.sku.strip()), e.stock_version),
-        )
-        for e in edits
-    ]
-
-
-def take_theirs(edits: list[RowEdit], error: ConflictError) -> list[RowEdit]:
-    """The edits without their stale parts (a row keeps a part that did not conflict); empty rows dropped."""
-    versions = _current_versions(error)
-    kept = []
-    for e in edits:
-        sku = e.sku.strip()
-        changes = dict(e.changes)
-        if ("product", sku) in versions:
-            changes = {k: v for k, v in changes.items() if k == "quantity"}
-        if ("stock", sku) in versions:
-            changes.pop("quantity", None)
-        if changes:
-            kept.append(replace(e, changes=changes))
-    return kept
-
-
-def rebase_rows(rows: list[dict[str, Any]], error: ConflictError) -> list[dict[str, Any]]:
-    """The loaded grid rows with each stale row's current values and versions (positions unchanged): the grid
-    for "edit again", where the user's edits stay on top of what is stored now."""
-    fresh = {(c.entity, c.current.get("sku")): c.current for c in error.conflicts}
-    out = []
-    for row in rows:
-        row = dict(row)
-        product = fresh.get(("product", row["sku"]))
-        if product is not None:
-            row.update({k: product[k] for k in PRODUCT_FIELDS if k in product})
-            row["product_version"] = int(product["version"])
-        stock = fresh.get(("stock", row["sku"]))
-        if stock is not None:
-            row["quantity"], row["stock_version"] = int(stock["quantity"]), int(stock["version"])
-        out.append(row)
-    return out
 
 
 def edits_from_positions(rows: list[dict[str, Any]], edited_rows: dict[Any, dict[str, Any]]) -> list[RowEdit]:

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import catalog, grid
+from core import catalog, grid, grid_conflicts
 from core.errors import ConflictError
 from core.permissions import Actor, can
 from pages import ui
@@ -101,12 +101,12 @@ def _save(store: str, edits: list[grid.RowEdit], note: str = "") -> None:
 
 def _keep_mine() -> None:
     pending = st.session_state.pop(CONFLICT_KEY)
-    _save(pending["store"], grid.keep_mine(pending["edits"], pending["error"]), " Your values were kept.")
+    _save(pending["store"], grid_conflicts.keep_mine(pending["edits"], pending["error"]), " Your values were kept.")
 
 
 def _take_theirs() -> None:
     pending = st.session_state.pop(CONFLICT_KEY)
-    rest = grid.take_theirs(pending["edits"], pending["error"])
+    rest = grid_conflicts.take_theirs(pending["edits"], pending["error"])
     if rest:
         _save(pending["store"], rest, " The rows changed by someone else keep their values.")
     else:
@@ -119,8 +119,8 @@ def _edit_again() -> None:
     loaded = st.session_state.get(GRID_KEY)
     if loaded is None:
         return
-    loaded["data"] = {**loaded["data"], "rows": grid.rebase_rows(loaded["data"]["rows"], pending["error"])}
-    loaded["changed"] = grid.describe_conflicts(pending["error"], pending["edits"])
+    loaded["data"] = {**loaded["data"], "rows": grid_conflicts.rebase_rows(loaded["data"]["rows"], pending["error"])}
+    loaded["changed"] = grid_conflicts.describe_conflicts(pending["error"], pending["edits"])
     _flash("info", "Your edits are still in the grid, now on top of the current values. Change them and save.")
 
 
@@ -147,7 +147,7 @@ def _conflict_dialog() -> None:
         st.rerun()
     st.write(str(pending["error"]))
     st.dataframe(
-        _conflict_table(grid.describe_conflicts(pending["error"], pending["edits"])),
+        _conflict_table(grid_conflicts.describe_conflicts(pending["error"], pending["edits"])),
         hide_index=True,
     )
     keep, theirs, again = st.columns(3)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from core import grid
+from core import grid, grid_conflicts
 from core.catalog import create_product, deactivate_product, get_product, update_product
 from core.check import check
 from core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
@@ -375,7 +375,7 @@ def _conflicted(shop, owner, staff):
 
 def test_describe_conflicts__your_value_current_value_who_and_when(shop, owner, staff):
     mine, err = _conflicted(shop, owner, staff)
-    lines = grid.describe_conflicts(err, mine)
+    lines = grid_conflicts.describe_conflicts(err, mine)
     assert [(x["sku"], x["field"], x["yours"], x["current"], x["changed_by"]) for x in lines] == [
         ("RICE-5KG", "unit_price", 500, Decimal("470.00"), "cli"),
         ("MILK-1L", "quantity", 90, 80, staff.email),
@@ -385,7 +385,7 @@ def test_describe_conflicts__your_value_current_value_who_and_when(shop, owner, 
 
 def test_keep_mine__reapplies_my_values_on_the_current_versions(shop, owner, staff):
     mine, err = _conflicted(shop, owner, staff)
-    result = save_grid(shop, owner, "S1", grid.keep_mine(mine, err))
+    result = save_grid(shop, owner, "S1", grid_conflicts.keep_mine(mine, err))
     assert result["products_updated"] == ["RICE-5KG"]
     assert get_product(shop, "RICE-5KG")["unit_price"] == Decimal("500.00")
     assert get_product(shop, "RICE-5KG")["version"] == 3
@@ -396,7 +396,7 @@ def test_keep_mine__reapplies_my_values_on_the_current_versions(shop, owner, sta
 
 def test_keep_mine__changed_again_is_another_conflict(shop, owner, staff):
     mine, err = _conflicted(shop, owner, staff)
-    rebased = grid.keep_mine(mine, err)
+    rebased = grid_conflicts.keep_mine(mine, err)
     set_count(shop, staff, "S1", "MILK-1L", 70)
     with pytest.raises(ConflictError) as again:
         save_grid(shop, owner, "S1", rebased)
@@ -405,7 +405,7 @@ def test_keep_mine__changed_again_is_another_conflict(shop, owner, staff):
 
 def test_take_theirs__drops_only_the_stale_parts_and_saves_the_rest(shop, owner, staff):
     mine, err = _conflicted(shop, owner, staff)
-    rest = grid.take_theirs(mine, err)
+    rest = grid_conflicts.take_theirs(mine, err)
     assert [(e.sku, e.changes) for e in rest] == [("RICE-5KG", {"quantity": 25}), ("SOAP-100", {"quantity": 9})]
     save_grid(shop, owner, "S1", rest)
     assert get_product(shop, "RICE-5KG")["unit_price"] == Decimal("470.00")  # theirs
@@ -418,7 +418,7 @@ def test_take_theirs__drops_only_the_stale_parts_and_saves_the_rest(shop, owner,
 def test_rebase_rows__stale_rows_take_current_values_and_versions(shop, owner, staff):
     rows = inventory_page(shop, owner, "S1")["rows"]  # as loaded, before the others' changes
     _, err = _conflicted(shop, owner, staff)
-    rebased = grid.rebase_rows(rows, err)
+    rebased = grid_conflicts.rebase_rows(rows, err)
     by_sku = {r["sku"]: r for r in rebased}
     assert [r["sku"] for r in rebased] == [r["sku"] for r in rows]  # positions unchanged
     assert by_sku["RICE-5KG"]["unit_price"] == Decimal("470.00") and by_sku["RICE-5KG"]["product_version"] == 2
