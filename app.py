@@ -76,7 +76,15 @@ def metrics(request: Request) -> Response:
     return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
 
-app = st.App("app.py", routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
+def on_script_error(exc: BaseException) -> bool:
+    """An error that escaped the frame itself: a short apology with an id that is also in the JSON log."""
+    from pages import ui
+
+    ui.show_error(exc)
+    return True
+
+
+app = st.App("app.py", routes=[Route("/healthz", healthz), Route("/metrics", metrics)], on_script_error=on_script_error)
 
 # Streamlit treats a script beside a ``pages/`` folder as a v1 multipage app until the first ``st.navigation`` call:
 # the very first run of a fresh process would list every file in pages/ (owner pages included) and run the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +276,18 @@ def test_errors__domain_error_lists_every_field_problem(shop: Database, monkeypa
     assert not at.exception
     shown = " ".join(texts(at.error)) + " ".join(texts(at.markdown))
     assert "not an email address" in shown and "at least 8 characters" in shown
+
+
+def test_secrets__a_cookie_key_in_secrets_replaces_the_database_one(
+    shop: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jwt
+
+    key = "s" * 48
+    at = app_test(shop, monkeypatch)
+    at.secrets["auth"] = {"cookie_key": key, "cookie_lifetime_hours": 1}
+    at = sign_in(at.run(), STAFF_EMAIL, PASSWORD)
+    token = jwt.decode(at.session_state["_cookie_token"], key, algorithms=["HS256"])
+    assert token["username"] == STAFF_EMAIL
+    lifetime = token["exp_date"] - datetime.now(UTC).timestamp()
+    assert 3500 < lifetime <= 3600
