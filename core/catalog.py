@@ -164,9 +164,10 @@ def update_vendor(
         vid = vendor_id(tx, name)
         before = tx.dicts("SELECT id, name, contact, active FROM vendors WHERE id = $1", [vid])[0]
         after = tx.dicts(
-            "UPDATE vendors SET contact = coalesce($2, contact), active = coalesce($3, active) WHERE id = $1"
+            "UPDATE vendors SET contact = CASE WHEN $4 THEN $2 ELSE contact END, active = coalesce($3, active)"
+            " WHERE id = $1"
             " RETURNING id, name, contact, active",
-            [vid, new_contact, active],
+            [vid, new_contact, active, contact is not None],
         )[0]
         audit.write(tx, actor.email, "vendor.update", "vendor", name, before, after)
         return after

@@ -98,6 +98,12 @@ def test_update_vendor__changes_contact_and_active(db):
     assert (row["contact"], row["active"]) == ("desk@amul.test", False)
 
 
+def test_update_vendor__blank_contact_clears_it_and_none_keeps_it(db):
+    add_vendor(db, SYSTEM, "Amul", "98450 12345")
+    assert update_vendor(db, SYSTEM, "Amul", active=False)["contact"] == "98450 12345"
+    assert update_vendor(db, SYSTEM, "Amul", contact="  ")["contact"] is None
+
+
 def test_update_vendor__unknown_is_not_found(db):
     with pytest.raises(NotFound, match="no vendor"):
         update_vendor(db, SYSTEM, "Ghost", contact="x")
