@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 import pytest
@@ -29,6 +30,40 @@ def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     """bcrypt at cost 4 instead of 12 while testing (the same algorithm; ~0.5 s -> 2 ms a hash).
     test_users checks the real default cost with ``REAL_GENSALT``."""
     monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": REAL_GENSALT(4, prefix))
+
+
+def _clear_streamlit_caches() -> None:
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def app_db(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Pages open the test database (env INVENTORY_DB); Streamlit's caches start and end empty."""
+    monkeypatch.setenv("INVENTORY_DB", str(db_path))
+    monkeypatch.delenv("INVENTORY_BACKUP_DIR", raising=False)
+    _clear_streamlit_caches()
+    yield db_path
+    _clear_streamlit_caches()
+
+
+def run_page(page: str, actor: Actor | None, *, timeout: float = 30, **state: Any) -> Any:
+    """Run ``pages/<page>`` once in AppTest as ``actor`` (``None``: nobody signed in) with ``state`` preset."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=timeout)
+    if actor is not None:
+        at.session_state["actor"] = actor
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def metrics(at: Any) -> dict[str, str]:
+    """An AppTest's metric tiles, label -> value."""
+    return {m.label: m.value for m in at.metric}
 
 
 @pytest.fixture

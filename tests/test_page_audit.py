@@ -13,21 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from core.catalog import update_product
 from core.errors import PermissionDenied
+from tests.conftest import metrics, run_page
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "audit.py")
-
-
-@pytest.fixture
-def app_db(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Pages open the test database (env INVENTORY_DB); Streamlit's caches start and end empty."""
-    monkeypatch.setenv("INVENTORY_DB", str(db_path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield db_path
-    st.cache_resource.clear()
-    st.cache_data.clear()
+PAGE = "audit.py"
 
 
 @pytest.fixture
@@ -40,16 +29,7 @@ def tripped(shop, owner, staff):
 
 
 def open_page(actor, **state) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    if actor is not None:
-        at.session_state["actor"] = actor
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return run_page(PAGE, actor, **state)
 
 
 def test_audit_page__counts_and_highlights_denied_tripwires(tripped, owner, app_db):

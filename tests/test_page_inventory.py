@@ -5,37 +5,28 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.catalog import get_product, update_product
 from core.permissions import SYSTEM
 from core.stock import get_stock, record_sale, set_count
+from tests.conftest import ROOT, run_page
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "inventory.py")
+PAGE = "inventory.py"
 
 
 @pytest.fixture
-def open_page(shop, db_path, monkeypatch):
+def open_page(shop, app_db):
     """``open_page(actor, **session_state)``: the inventory page run once for ``actor`` against the shop."""
-    monkeypatch.setenv("INVENTORY_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
     def make(actor, **state):
-        at = AppTest.from_file(PAGE, default_timeout=30)
-        at.session_state["actor"] = actor
-        for key, value in state.items():
-            at.session_state[key] = value
-        at.run()
+        at = run_page(PAGE, actor, **state)
         assert not at.exception
         return at
 
-    yield make
-    st.cache_resource.clear()
+    return make
 
 
 def _loaded(at):
@@ -148,11 +139,8 @@ def test_inventory_page__dashboard_session_key_opens_low_stock_only(open_page, o
     assert _skus(at) == ["SOAP-100"]
 
 
-def test_inventory_page__only_low_link_query_param(shop, db_path, monkeypatch, owner):
-    monkeypatch.setenv("INVENTORY_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(PAGE, default_timeout=30)
+def test_inventory_page__only_low_link_query_param(shop, app_db, owner):
+    at = AppTest.from_file(str(ROOT / "pages" / PAGE), default_timeout=30)
     at.session_state["actor"] = owner
     at.query_params["only"] = "low"
     at.run()

@@ -5,36 +5,28 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from core.catalog import update_product
 from core.orders import cancel_order, create_order, order_lines
 from core.permissions import SYSTEM
 from core.stock import get_stock
+from tests.conftest import run_page
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "orders.py")
+PAGE = "orders.py"
 
 
 @pytest.fixture
-def open_page(shop, db_path, monkeypatch):
+def open_page(shop, app_db):
     """``open_page(actor)``: the orders page run once for ``actor`` against the shop."""
-    monkeypatch.setenv("INVENTORY_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
     def make(actor):
-        at = AppTest.from_file(PAGE, default_timeout=30)
-        at.session_state["actor"] = actor
-        at.run()
+        at = run_page(PAGE, actor)
         assert not at.exception
         return at
 
-    yield make
-    st.cache_resource.clear()
+    return make
 
 
 def _texts(elements):

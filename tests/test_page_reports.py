@@ -14,21 +14,10 @@ from streamlit.testing.v1 import AppTest
 
 from core.permissions import SYSTEM
 from core.stock import record_removal, record_sale, stock_in
+from tests.conftest import metrics, run_page
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "reports.py")
-
-
-@pytest.fixture
-def app_db(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Pages open the test database (env INVENTORY_DB); Streamlit's caches start and end empty."""
-    monkeypatch.setenv("INVENTORY_DB", str(db_path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield db_path
-    st.cache_resource.clear()
-    st.cache_data.clear()
+PAGE = "reports.py"
 
 
 @pytest.fixture
@@ -41,21 +30,12 @@ def moved(shop):
 
 
 def open_page(actor, **state) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    if actor is not None:
-        at.session_state["actor"] = actor
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
+    return run_page(PAGE, actor, **state)
 
 
 def table(at: AppTest, column: str):
     """The first dataframe that has ``column`` (AppTest does not expose dataframe keys)."""
     return next(df.value for df in at.dataframe if column in df.value.columns)
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def test_reports_page__owner_sees_totals_chart_rows_and_exports(moved, owner, app_db):

@@ -4,38 +4,28 @@ refusals, the one-operation-per-submit guarantee, and the recent movements."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from core.catalog import add_vendor
 from core.permissions import SYSTEM
 from core.stock import get_stock
 from core.users import actor_for, add_user
+from tests.conftest import run_page
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "stock.py")
+PAGE = "stock.py"
 
 
 @pytest.fixture
-def open_page(shop, db_path, monkeypatch):
+def open_page(shop, app_db):
     """``open_page(actor, **session_state)``: the stock page run once for ``actor`` against the shop."""
-    monkeypatch.setenv("INVENTORY_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
     def make(actor, **state):
-        at = AppTest.from_file(PAGE, default_timeout=30)
-        at.session_state["actor"] = actor
-        for key, value in state.items():
-            at.session_state[key] = value
-        at.run()
+        at = run_page(PAGE, actor, **state)
         assert not at.exception
         return at
 
-    yield make
-    st.cache_resource.clear()
+    return make
 
 
 def _texts(elements):

@@ -13,33 +13,14 @@ from streamlit.testing.v1 import AppTest
 
 from core.permissions import SYSTEM
 from core.stock import record_sale
+from tests.conftest import metrics, run_page
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "system.py")
-
-
-@pytest.fixture
-def app_db(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Pages open the test database (env INVENTORY_DB); Streamlit's caches start and end empty."""
-    monkeypatch.setenv("INVENTORY_DB", str(db_path))
-    monkeypatch.delenv("INVENTORY_BACKUP_DIR", raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield db_path
-    st.cache_resource.clear()
-    st.cache_data.clear()
+PAGE = "system.py"
 
 
 def open_page(actor) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    if actor is not None:
-        at.session_state["actor"] = actor
-    return at.run()
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return run_page(PAGE, actor)
 
 
 def test_system_page__health_counts_and_latency(shop, owner, app_db):
