@@ -55,6 +55,27 @@ def _replayed(tx: Tx, op_id: str, action: str, actor: str) -> dict[str, Any] | N
     return result
 
 
+def _check_current_access(tx: Tx, actor: Actor, action: str) -> None:
+    """A signed-in actor's account must still be active, with the role and stores it had when the actor was made:
+    a page left open after a deactivation or a change of stores must not go on writing with what it knew then.
+    Raises ``PermissionDenied``. (The command line's operator and sign-in itself carry no user id.)"""
+    if actor.user_id is None:
+        return
+    row = tx.one("SELECT active, role FROM users WHERE id = $1", [actor.user_id])
+    if row is None or not row[0]:
+        raise PermissionDenied(
+            "This account is deactivated; sign in again.", action=action, entity="user", entity_id=actor.email
+        )
+    stores = {int(r[0]) for r in tx.all("SELECT store_id FROM user_stores WHERE user_id = $1", [actor.user_id])}
+    if row[1] != actor.role or (actor.role != "owner" and stores != set(actor.store_ids)):
+        raise PermissionDenied(
+            "Your role or stores changed since this page was loaded; reload the page.",
+            action=action,
+            entity="user",
+            entity_id=actor.email,
+        )
+
+
 def run(
     db: Database,
     actor: Actor,
@@ -75,6 +96,7 @@ def run(
     outcome, detail, error_id = "ok", None, None
 
     def body(tx: Tx) -> T:
+        _check_current_access(tx, actor, action)
         if client_op_id:
             previous = _replayed(tx, client_op_id, action, actor.email)
             if previous is not None:

@@ -11,7 +11,7 @@ from core.catalog import update_vendor as change_vendor
 from core.errors import PermissionDenied
 from core.orders import cancel_order, create_order, ship_order
 from core.permissions import RULES, SYSTEM, Actor, can, require, store_scope
-from core.stock import record_removal, record_sale, set_count, stock_in, transfer
+from core.stock import get_stock, record_removal, record_sale, set_count, stock_in, transfer
 from core.users import add_user, assign_stores, reset_password, set_active, unlock
 
 # What SPEC says staff may do, in their own stores only; everything else is owner-only.
@@ -200,3 +200,22 @@ def test_staff_refusal__with_invalid_input_is_still_denied_and_audited(shop, sta
     assert _everything_but_audit(shop) == before
     last = _audit_rows(shop)[-1]
     assert (last["actor"], last["action"], last["outcome"]) == ("staff@shop.test", action, "denied")
+
+
+# ---- a page left open after the account changed -------------------------------------------------------------
+
+
+def test_stale_actor__deactivated_user_cannot_write_with_an_old_actor(shop, owner, staff):
+    set_active(shop, owner, staff.email, False)
+    with pytest.raises(PermissionDenied, match="deactivated"):
+        stock_in(shop, staff, "S1", "MILK-1L", 1)
+    assert get_stock(shop, owner, "S1", "MILK-1L")["quantity"] == 100
+    with shop.reader() as tx:
+        assert tx.scalar("SELECT count(*) FROM audit WHERE actor = $1 AND outcome = 'denied'", [staff.email]) == 1
+
+
+def test_stale_actor__staff_moved_off_a_store_cannot_write_there_with_an_old_actor(shop, owner, staff):
+    assign_stores(shop, owner, staff.email, ["S2"])
+    with pytest.raises(PermissionDenied, match="changed since"):
+        stock_in(shop, staff, "S1", "MILK-1L", 1)
+    assert get_stock(shop, owner, "S1", "MILK-1L")["quantity"] == 100
