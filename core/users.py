@@ -133,6 +133,13 @@ def create_first_owner(db: Database, email: str, name: str, password: str) -> di
     def body(tx: Tx) -> dict[str, Any]:
         if tx.scalar("SELECT count(*) FROM users"):
             raise ValidationError.single("email", "The owner account already exists; sign in instead.")
+        # Two setup pages submitted at once: both write this one row, so the second transaction conflicts, retries
+        # and then sees the first owner (counting users alone would let both insert).
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('owner_created', $1)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [values["email"]],
+        )
         user_id = _insert_user(tx, values["email"], values["name"], values["password"], "owner")
         audit.write(
             tx,
@@ -301,6 +308,9 @@ def end_sessions(db: Database, email: str) -> None:
     run(db, actor, "auth.logout", body, entity="user", entity_id=actor.email)
 
 
+_DUMMY_HASH = bcrypt.hashpw(b"no such account", bcrypt.gensalt()).decode()
+
+
 def _now(tx: Tx) -> datetime:
     return tx.scalar("SELECT now()")
 
@@ -316,11 +326,16 @@ def authenticate(db: Database, email: str, password: str) -> Actor:
             "SELECT id, password_hash, active, failed_logins, locked_until FROM users WHERE email = $1", [address]
         )
         if not rows:
+            verify_password(str(password or ""), _DUMMY_HASH)  # same time as a real check: no account probing
             outcome["error"] = "The email or password is not correct."
             return {}
         row, now = rows[0], _now(tx)
         if not row["active"]:
-            outcome["error"] = "This account is deactivated. Ask the owner."
+            # only the right password learns that the account exists but is deactivated
+            right = verify_password(str(password or ""), row["password_hash"])
+            outcome["error"] = (
+                "This account is deactivated. Ask the owner." if right else "The email or password is not correct."
+            )
         elif row["locked_until"] is not None and row["locked_until"] > now:
             minutes = max(1, int((row["locked_until"] - now).total_seconds() // 60) + 1)
             outcome["error"] = (
@@ -362,7 +377,7 @@ def authenticate(db: Database, email: str, password: str) -> Actor:
 
 def actor_for(db: Database, email: str, *, issued_at: datetime | None = None) -> Actor:
     """The signed-in actor for ``email``. With ``issued_at`` (a cookie's issue time) also checks the session is
-    still valid. Raises ``AuthError`` for an unknown, deactivated, locked or logged-out session."""
+    still valid. Raises ``AuthError`` for an unknown, deactivated or logged-out session."""
     with db.reader() as tx:
         rows = tx.dicts(
             "SELECT id, email, name, role, active, locked_until, tokens_valid_after, now() AS now FROM users"
@@ -377,8 +392,8 @@ def actor_for(db: Database, email: str, *, issued_at: datetime | None = None) ->
                 issued_at = issued_at.replace(tzinfo=UTC)
             if issued_at <= row["tokens_valid_after"]:
                 raise AuthError("This session has ended; please sign in again.")
-            if row["locked_until"] is not None and row["locked_until"] > row["now"]:
-                raise AuthError("This account is locked; please sign in again later.")
+            # A lock stops password guessing; it does not end the user's own sessions (otherwise five wrong
+            # guesses by anyone would sign the real user out).
         stores = frozenset(
             int(r[0]) for r in tx.all("SELECT store_id FROM user_stores WHERE user_id = $1", [row["id"]])
         )

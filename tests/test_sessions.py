@@ -130,13 +130,15 @@ def test_cookie__of_a_deactivated_user_is_refused(shop: Database, owner: Any, se
         sessions.actor_from_cookie(shop, token, settings)
 
 
-def test_cookie__of_a_locked_user_is_refused(shop: Database, settings: sessions.SessionSettings) -> None:
+def test_cookie__of_a_locked_user_still_works(shop: Database, settings: sessions.SessionSettings) -> None:
+    """A lock stops password guessing; five wrong guesses by someone else must not sign the real user out."""
     token = token_for(STAFF_EMAIL, settings, later())
     for _ in range(users.MAX_FAILED_LOGINS):
         with pytest.raises(AuthError):
             users.authenticate(shop, STAFF_EMAIL, "wrong password 1")
     with pytest.raises(AuthError, match="locked"):
-        sessions.actor_from_cookie(shop, token, settings)
+        users.authenticate(shop, STAFF_EMAIL, PASSWORD)
+    assert sessions.actor_from_cookie(shop, token, settings).email == STAFF_EMAIL
 
 
 def test_cookie__expired_is_refused(shop: Database, settings: sessions.SessionSettings) -> None:
