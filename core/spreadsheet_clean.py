@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.spreadsheet_read import Sheet, normalise_header
 from core.validate import CATEGORY_MAX, NAME_MAX, PRICE_MAX, QTY_MAX, SKU_MAX
@@ -176,14 +178,38 @@ def empty_problems() -> pd.DataFrame:
     )
 
 
+def _arrow(raw: pd.Series) -> pa.ChunkedArray:
+    """The cells as an Arrow string array (zero-copy for the reader's ``str`` columns)."""
+    if hasattr(raw.array, "__arrow_array__"):
+        array = raw.array.__arrow_array__()
+        return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+    return pa.chunked_array([pa.array(raw.astype(object), type=pa.large_string(), from_pandas=True)])
+
+
+def _series(array: pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    return pd.Series(array, index=index, dtype="str")
+
+
+def _trimmed(raw: pd.Series) -> pa.ChunkedArray:
+    """Trimmed cells; blank -> null."""
+    text = pc.utf8_trim_whitespace(_arrow(raw))
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+
+
+def _any(mask: pa.ChunkedArray) -> bool:
+    return bool(pc.any(mask).as_py())
+
+
 def _text(raw: pd.Series) -> pd.Series:
     """Trimmed text with an export's formula guard removed; blank -> NA."""
-    text = raw.str.strip()
-    special = text.str.match("['=]").fillna(False).astype(bool)
-    if special.any():  # an export's formula guard '=x, or Excel's ="00123" that keeps leading zeros
-        fixed = text[special].map(_unguard)
-        text = text.mask(special, fixed.astype("str"))
-    return text.where(text != "")
+    text = pc.utf8_trim_whitespace(_arrow(raw))
+    special = pc.or_(pc.starts_with(text, "'"), pc.starts_with(text, "="))
+    if not _any(special):
+        return _series(pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text), raw.index)
+    series = _series(text, raw.index)  # an export's formula guard '=x, or Excel's ="00123" (leading zeros)
+    mask = pd.Series(pc.fill_null(special, False).to_numpy(zero_copy_only=False), index=raw.index)
+    series = series.mask(mask, series[mask].map(_unguard).astype("str"))
+    return series.where(series != "")
 
 
 def _unguard(value: str) -> str:
@@ -194,7 +220,8 @@ def _unguard(value: str) -> str:
 
 def decimal_comma(values: list[pd.Series], delimiter: str | None) -> bool:
     """Whether the file writes decimals with a comma: told by the numbers themselves, else by a ``;`` delimiter."""
-    joined = pd.concat(values, ignore_index=True).dropna() if values else pd.Series(dtype="str")
+    with_comma = [v for v in values if _any(pc.match_substring(_arrow(v), ","))]
+    joined = pd.concat(with_comma, ignore_index=True).str.strip().dropna() if with_comma else pd.Series(dtype="str")
     joined = joined[joined.str.contains(",", regex=False)]
     if len(joined):
         if joined.str.contains(r"[0-9],[0-9]{3}[.][0-9]", regex=True).any():
@@ -233,25 +260,27 @@ def canonical_number(text: str, comma: bool) -> str | None:
 def parse_numbers(raw: pd.Series, comma: bool) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``(canonical text with a dot, float value, invalid mask)``; blank cells are NA and not invalid.
 
-    Plain numbers (the bulk of any file) are recognised vectorised; only the rest go through Python.
+    Plain numbers (the bulk of any file) are recognised vectorised (Arrow); only the rest go through Python.
     """
-    text = raw.str.strip()
-    text = text.where(text != "")
-    given = text.notna()
-    plain = text.str.fullmatch(_PLAIN_COMMA if comma else _PLAIN_DOT).fillna(False).astype(bool)
-    canon = text.where(plain)
+    text = _trimmed(raw)
+    plain = pc.fill_null(pc.match_substring_regex(text, f"^(?:{_PLAIN_COMMA if comma else _PLAIN_DOT})$"), False)
+    canon_arrow = pc.if_else(plain, text, pa.scalar(None, text.type))
     if comma:
-        canon = canon.str.replace(",", ".", regex=False)
-    rest = given & ~plain
-    if rest.any():
-        fixed = text[rest].map(lambda v: canonical_number(v, comma)).astype("str")
-        canon = canon.mask(rest, fixed)
+        canon_arrow = pc.replace_substring(canon_arrow, ",", ".")
+    rest = pc.and_(pc.is_valid(text), pc.invert(plain))
+    if _any(rest):
+        canon = _series(canon_arrow, raw.index)
+        mask = pd.Series(rest.to_numpy(zero_copy_only=False), index=raw.index)
+        fixed = _series(text, raw.index)[mask].map(lambda v: canonical_number(v, comma)).astype("str")
+        canon_arrow = _arrow(canon.mask(mask, fixed))
     try:
-        value = canon.astype("float64")  # every non-NA value is canonical by now: a fast C cast
-    except (ValueError, TypeError):
-        value = pd.to_numeric(canon, errors="coerce")
-    invalid = given & value.isna()
-    return canon.where(~invalid), value, invalid
+        value = pc.cast(canon_arrow, pa.float64())  # every non-null value is canonical by now: a fast cast
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        value = pa.chunked_array([pd.to_numeric(_series(canon_arrow, raw.index), errors="coerce").to_numpy()])
+    values = pd.Series(value.to_numpy(zero_copy_only=False), index=raw.index, dtype="float64")
+    invalid = pd.Series(pc.is_valid(text).to_numpy(zero_copy_only=False), index=raw.index) & values.isna()
+    canon = _series(canon_arrow, raw.index)
+    return (canon.where(~invalid) if invalid.any() else canon), values, invalid
 
 
 @dataclass
@@ -294,8 +323,11 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
                  "SKU is required.")  # fmt: skip
 
     numeric = [n for n in ("unit_price", "reorder_level", "quantity") if n in mapping.columns]
-    comma = decimal_comma([col(n).str.strip() for n in numeric], sheet.delimiter)
+    comma = decimal_comma([col(n) for n in numeric], sheet.delimiter)
     for name in ("unit_price", "reorder_level", "quantity"):
+        if name not in mapping.columns:
+            rows[name] = empty.copy() if name == "unit_price" else pd.Series(pd.NA, index=frame.index, dtype="Int64")
+            continue
         raw = col(name).str.strip()
         canon, value, invalid = parse_numbers(col(name), comma)
         header = mapping.header(name)
@@ -321,16 +353,11 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
                 canon = canon.mask(exponent, value[exponent].map(lambda v: f"{v:.6f}").astype("str"))
             rows[name] = canon.where(good)
 
-    active_raw = col("active").str.strip().str.lower()
-    active_given = active_raw.notna() & (active_raw != "")
-    is_true, is_false = active_raw.isin(TRUE_WORDS), active_raw.isin(FALSE_WORDS)
-    problems.add(
-        active_given & ~is_true & ~is_false,
-        mapping.header("active"),
-        lambda: "Active must be yes or no (got '" + col("active").str.strip() + "').",
-    )
-    rows["active"] = pd.Series(pd.NA, index=frame.index, dtype="boolean").mask(is_true, True).mask(is_false, False)
-    rows["store"] = _text(col("store"))
+    if "active" not in mapping.columns:
+        rows["active"] = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    else:
+        _active(rows, problems, mapping, col("active"))
+    rows["store"] = _text(col("store")) if "store" in mapping.columns else empty.copy()
 
     has_store = "store" in mapping.columns
     _duplicates(rows, problems, mapping, has_store)
@@ -346,6 +373,20 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
     return CleanRows(rows, found.sort_values("line", kind="stable"), "quantity" in mapping.columns, has_store)
 
 
+def _active(rows: pd.DataFrame, problems: ProblemList, mapping: Mapping, raw: pd.Series) -> None:
+    """The active column: yes/no words, blank = not given."""
+    index = rows.index
+    active_raw = raw.str.strip().str.lower()
+    active_given = active_raw.notna() & (active_raw != "")
+    is_true, is_false = active_raw.isin(TRUE_WORDS), active_raw.isin(FALSE_WORDS)
+    problems.add(
+        active_given & ~is_true & ~is_false,
+        mapping.header("active"),
+        lambda: "Active must be yes or no (got '" + raw.str.strip() + "').",
+    )
+    rows["active"] = pd.Series(pd.NA, index=index, dtype="boolean").mask(is_true, True).mask(is_false, False)
+
+
 def _lines_of(keys: pd.Series, lines: pd.Series, mask: pd.Series) -> pd.Series:
     """For each row in ``mask``: every line sharing its key, as text "2, 5"."""
     listed = lines[mask].astype("str").groupby(keys[mask]).agg(", ".join)
@@ -356,6 +397,8 @@ def _duplicates(rows: pd.DataFrame, problems: ProblemList, mapping: Mapping, has
     sku = rows["sku"]
     key = sku if not has_store else sku + "\x1f" + rows["store"].fillna("").str.upper()
     present = sku.notna()
+    if not has_store and pc.count_distinct(_arrow(sku)).as_py() == int(present.sum()):
+        return  # every SKU once: the common case, told without building the duplicate mask
     dup = present & key.duplicated(keep=False)
     if not dup.any():
         return
