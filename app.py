@@ -59,8 +59,9 @@ def healthz(request: Request) -> Response:
 
     try:
         report = health(ui.get_db())
-    except Exception as exc:
-        report = {"ok": False, "database": f"{type(exc).__name__}: {exc}"}
+    except Exception as exc:  # e.g. the database file is held by another process: details only in the log
+        ui.error_id_for(exc)
+        report = {"ok": False, "database": "unavailable"}
     body = {"status": "ok" if report["ok"] else "unavailable", **report}
     return Response(
         json.dumps(body, default=str), status_code=200 if report["ok"] else 503, media_type="application/json"

@@ -30,8 +30,6 @@ from core.validate import clean_int, clean_sku
 
 REPORT_ROWS = 1_000
 EXPORT_MAX_ROWS = 1_000_000
-AUDIT_ROWS = 500
-OUTCOMES = ("ok", "denied", "conflict", "error")
 EXPORT_COLUMNS = exporter.COLUMNS["movements"]
 EPOCH_DAY = date(1970, 1, 1)
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core import observe
 from core.db import Database
 from core.errors import AuthError, ValidationError
 from core.permissions import Actor
@@ -148,5 +149,6 @@ def health(db: Database) -> dict[str, Any]:
             answered = tx.scalar("SELECT 1") == 1
             version = tx.scalar("SELECT max(version) FROM schema_migrations")
         return {"ok": bool(answered), "database": "ok" if answered else "no answer", "schema_version": version}
-    except Exception as exc:
-        return {"ok": False, "database": f"{type(exc).__name__}: {exc}"}
+    except Exception as exc:  # details go to the log, never to an unauthenticated caller
+        observe.logger.error("health check failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return {"ok": False, "database": "unavailable"}

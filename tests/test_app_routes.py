@@ -58,7 +58,8 @@ def test_healthz__503_when_the_database_does_not_answer(
     monkeypatch.setattr(ui, "get_db", lambda: closed)
     response = app_module.healthz(None)
     assert response.status_code == 503
-    assert json.loads(response.body)["status"] == "unavailable"
+    body = json.loads(response.body)
+    assert body["status"] == "unavailable" and body["database"] == "unavailable"  # no details to strangers
 
 
 def test_metrics__prometheus_text_with_counts_by_action_and_outcome(shop: Database, app_module: ModuleType) -> None:
