@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core.errors import ValidationError
 
@@ -90,27 +92,35 @@ def file_report(report: ImportReport, message: str, kind: str = "file") -> Impor
 
 
 def fill_report(report: ImportReport, rows: pd.DataFrame, problems: pd.DataFrame) -> None:
-    """Each row's fate (error, create, update, unchanged), the counts, the preview and the sorted errors."""
-    changed_product = rows[[c for c in rows.columns if c.startswith("c_")]].fillna(False).astype(bool).any(axis=1)
-    is_new = rows["is_new"].fillna(False).astype(bool)
-    count_change = rows["quantity"].notna() & rows["store_id"].notna()
-    count_change &= (rows["quantity"] != rows["old_quantity"]).fillna(False).astype(bool)
-    fate = pd.Series("unchanged", index=rows.index, dtype="str")
-    fate = fate.mask(changed_product | count_change, "update").mask(is_new, "create").mask(rows["bad"], "error")
+    """Each row's fate (error, create, update, unchanged), the counts, the preview and the sorted errors.
+
+    ``rows`` carries the staging flags ``is_new``, ``product_change`` and ``count_change`` (booleans)."""
+    flag = {name: rows[name].fillna(False).to_numpy(dtype=bool) for name in ("bad", "is_new", "product_change",
+            "count_change")}  # fmt: skip
+    codes = np.select(
+        [flag["bad"], flag["is_new"], flag["product_change"] | flag["count_change"]],
+        [FATES.index("error"), FATES.index("create"), FATES.index("update")],
+        FATES.index("unchanged"),
+    ).astype(np.int8)
+    fate = pd.Series(pa.array(FATES, pa.large_string()).take(pa.array(codes)), dtype="str")
     order = problems.assign(_order=range(len(problems))).sort_values(["line", "_order"], kind="stable")
     messages = order.groupby("line")["message"].agg("; ".join) if len(order) else pd.Series(dtype="str")
     preview = pd.DataFrame(
         {
             "line": rows["line"].to_numpy(),
-            "sku": rows["sku"].to_numpy(),
-            "store": rows["store_code"].to_numpy(),
-            "fate": fate.to_numpy(),
+            "sku": rows["sku"].array,
+            "store": rows["store_code"].array,
+            "fate": fate.array,
         }
     )
-    preview["message"] = preview["line"].map(messages).fillna("")
-    counts = fate.value_counts()
+    if len(messages):
+        preview["message"] = preview["line"].map(messages).fillna("")
+    else:
+        preview["message"] = pd.Series(pa.array([""], pa.large_string()).take(pa.array(np.zeros(len(rows), np.int8))),
+                                       dtype="str")  # fmt: skip
+    counts = np.bincount(codes, minlength=len(FATES))
     r = report
-    r.created, r.updated, r.unchanged = (int(counts.get(k, 0)) for k in ("create", "update", "unchanged"))
+    r.created, r.updated, r.unchanged = (int(counts[FATES.index(k)]) for k in ("create", "update", "unchanged"))
     r.preview = preview
     errors = order.drop(columns="_order")
     errors = errors.astype({"line": "object", "column": "object", "message": "object"})

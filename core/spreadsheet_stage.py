@@ -77,7 +77,9 @@ class Staging:
         )
         flags = tx.frame(
             "SELECT line, product_id IS NULL AS is_new, coalesce(product_active, TRUE) AS product_active,"
-            f" {', '.join('c_' + n for n in CHANGED)}, old_quantity FROM import_eval ORDER BY line"
+            f" {', '.join('c_' + n for n in CHANGED)}, ({' OR '.join('c_' + n for n in CHANGED)}) AS product_change,"
+            " coalesce(quantity IS NOT NULL AND store_id IS NOT NULL AND quantity <> old_quantity, FALSE)"
+            " AS count_change, old_quantity FROM import_eval ORDER BY line"
         )
         if len(flags) != len(rows) or not (flags["line"].to_numpy() == rows["line"].to_numpy()).all():
             raise AssertionError("the staged rows do not match the file's rows")  # pragma: no cover
