@@ -72,7 +72,10 @@ def add_store(db: Database, actor: Actor, code: str, name: str) -> dict[str, Any
     """Create a store. Raises ``ValidationError`` (bad or duplicate code), ``PermissionDenied``."""
     refuse_early(db, actor, "store.add", "store.manage", entity="store", entity_id=code, attempted={"name": name})
     values = collect(
-        {"code": lambda: clean_text("code", code, STORE_CODE_MAX), "name": lambda: clean_text("name", name, NAME_MAX)}
+        {
+            "code": lambda: str(clean_text("code", code, STORE_CODE_MAX)).upper(),
+            "name": lambda: clean_text("name", name, NAME_MAX),
+        }
     )
 
     def body(tx: Tx) -> dict[str, Any]:
@@ -287,6 +290,11 @@ def apply_product_update(
     if expected_version is not None and before["version"] != expected_version:
         conflict = product_conflict(tx, sku, expected_version)
         raise ConflictError(conflict_message([conflict]), [conflict])
+    unknown = set(fields) - set(EDITABLE_PRODUCT_FIELDS)
+    if unknown:  # column names are formatted into the UPDATE below: only whitelisted ones get there
+        raise ValidationError.single(
+            sorted(unknown)[0], f"These fields cannot be changed: {', '.join(sorted(unknown))}."
+        )
     changes = dict(fields)
     if "vendor" in changes:
         changes["vendor_id"] = vendor_id(tx, changes.pop("vendor"), create=True)

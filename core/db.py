@@ -127,6 +127,11 @@ class Database:
 
     def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
         self.target = resolve_target(target)
+        if "://" in self.target:
+            raise ValidationError.single(
+                "db",
+                f"{self.target.split('://')[0]}:// databases are not supported by this version; give a DuckDB file path.",
+            )
         try:
             if self.target != ":memory:":
                 Path(self.target).parent.mkdir(parents=True, exist_ok=True)

@@ -266,3 +266,7 @@ def test_deactivate_product__stale_version_is_a_conflict(shop):
     with pytest.raises(ConflictError):
         deactivate_product(shop, SYSTEM, "SOAP-100", 1)
     assert get_product(shop, "SOAP-100")["active"] is True
+
+
+def test_add_store__code_is_kept_in_capitals(db):
+    assert add_store(db, SYSTEM, "blr01", "Jayanagar")["code"] == "BLR01"

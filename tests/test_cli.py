@@ -86,7 +86,7 @@ def test_init__creates_then_is_idempotent(cli, db_path):
 def test_store_add__duplicate_is_a_refusal_with_a_sentence(shop_cli):
     code, _, err = shop_cli("store", "add", "s1", "Again")
     assert code == 1
-    assert err.strip() == "error: A store with code s1 already exists."
+    assert err.strip() == "error: A store with code S1 already exists."
 
 
 def test_user_add__first_owner_then_staff_with_stores(shop_cli, db_path):

@@ -25,3 +25,15 @@ def test_open_db__uses_INVENTORY_DB_when_no_target_is_given(tmp_path, monkeypatc
 def test_open_db__in_memory_works_for_tests_and_tools():
     with open_db(":memory:") as db:
         assert check(db)["ok"]
+
+
+def test_open_db__a_url_target_is_refused_with_a_sentence(tmp_path, monkeypatch):
+    import pytest
+
+    from core import open_db
+    from core.errors import ValidationError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match="postgresql:// databases are not supported"):
+        open_db("postgresql://user@localhost/inventory")
+    assert not (tmp_path / "postgresql:").exists()
