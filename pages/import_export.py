@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from core import exporter, importer
+from core.errors import InventoryError
 from core.permissions import Actor
 from pages import ui
 
@@ -170,7 +171,9 @@ def _export_data(actor: Actor, what: str, store: str | None, fmt: str) -> Any:
     def build() -> bytes:
         try:
             return exporter.export_bytes(ui.get_db(), actor, what, store=store, fmt=fmt)[0]
-        except Exception as exc:  # runs on Streamlit's download thread: nothing can be drawn from here
+        except InventoryError as exc:  # runs on Streamlit's download thread: nothing can be drawn from here
+            return f"The export was refused: {exc}".encode()
+        except Exception as exc:
             return f"The export failed (error id {ui.error_id_for(exc)}); nothing was changed.".encode()
 
     return build

@@ -120,16 +120,26 @@ def _movements(actor: Actor) -> None:
             f"The newest {report['shown']:,} of {report['total_rows']:,} movements; totals, chart and "
             "exports cover them all."
         )
+    # Exports are built on a button press through ui.call, so a refusal (e.g. too many rows) is shown as a
+    # sentence here instead of failing inside the browser's download; the file is kept for these filters only.
+    prepared = st.session_state.setdefault("rep_prepared", {})
+    wanted = repr(sorted(filters.items()))
     left, right, _ = st.columns([1, 1, 3])
     for col, fmt in ((left, "csv"), (right, "xlsx")):
-        col.download_button(
-            f"Export {fmt.upper()}",
-            data=lambda fmt=fmt: export_movements(db, actor, fmt, **filters),
-            file_name=f"movements.{fmt}",
-            mime=MIME[fmt],
-            on_click="ignore",
-            key=f"rep_export_{fmt}",
-        )
+        if col.button(f"Export {fmt.upper()}", key=f"rep_prepare_{fmt}"):
+            data = ui.call(export_movements, db, actor, fmt, **filters)
+            if data is not None:
+                prepared[fmt] = (wanted, data)
+        ready = prepared.get(fmt)
+        if ready and ready[0] == wanted:
+            col.download_button(
+                f"Download movements.{fmt}",
+                data=ready[1],
+                file_name=f"movements.{fmt}",
+                mime=MIME[fmt],
+                on_click="ignore",
+                key=f"rep_export_{fmt}",
+            )
 
 
 def _one_product(actor: Actor) -> None:

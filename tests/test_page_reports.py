@@ -47,8 +47,22 @@ def test_reports_page__owner_sees_totals_chart_rows_and_exports(moved, owner, ap
     assert dict(zip(totals["kind"], totals["count"], strict=True)) == {"Stock in": 4, "Sale": 3, "Removal": 1}
     assert len(at.get("plotly_chart")) == 1
     assert len(table(at, "quantity_after")) == 8
-    labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Export CSV", "Export XLSX"]
+    assert at.get("download_button") == []
+    at.button(key="rep_prepare_csv").click().run()
+    assert not at.exception
+    (download,) = at.get("download_button")
+    assert download.proto.label == "Download movements.csv"
+
+
+def test_reports_page__a_refused_export_is_a_sentence(moved, owner, app_db, monkeypatch):
+    from core import reports
+
+    monkeypatch.setattr(reports, "EXPORT_MAX_ROWS", 3)
+    at = open_page(owner)
+    at.button(key="rep_prepare_xlsx").click().run()
+    assert not at.exception
+    assert at.get("download_button") == []
+    assert any("More than 3 movements match" in e.value for e in at.error), [e.value for e in at.error]
 
 
 def test_reports_page__filters_narrow_the_report(moved, owner, app_db):
