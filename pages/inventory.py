@@ -340,6 +340,34 @@ def _deactivate_form(actor: Actor, rows: list[dict[str, Any]]) -> None:
         st.rerun()
 
 
+def _product_details_form(actor: Actor) -> None:
+    """Vendor and active flag: the owner's product fields that the grid does not show (any SKU, inactive too)."""
+    with st.expander("Change a product's vendor, or reactivate it"):
+        sku = st.text_input("SKU", key="details_sku", max_chars=64).strip()
+        if not sku:
+            return
+        product = ui.call(catalog.get_product, ui.get_db(), sku)
+        if product is None:
+            return
+        st.caption(
+            f"{product['name']} · version {product['version']} · {'active' if product['active'] else 'inactive'}"
+        )
+        vendor = st.text_input(
+            "Vendor (blank: none; a new name is added)", value=product["vendor"] or "", key=f"details_vendor_{sku}"
+        )
+        active = st.checkbox(
+            "Active (shown in the catalog)", value=bool(product["active"]), key=f"details_active_{sku}"
+        )
+        if not st.button("Save product", key="details_save"):
+            return
+    changes = {"vendor": vendor.strip() or None, "active": active}
+    done = ui.call(catalog.update_product, ui.get_db(), actor, sku, product["version"], **changes)
+    if done is not None:
+        _reset_grid()
+        _flash("success", f"Product {sku} saved (version {done['version']}).")
+        st.rerun()
+
+
 def main() -> None:
     actor = ui.current_actor()
     st.title("Inventory")
@@ -390,6 +418,8 @@ def main() -> None:
         _add_product_form(actor)
     if can(actor, "product.deactivate"):
         _deactivate_form(actor, data["rows"])
+    if can(actor, "product.update"):
+        _product_details_form(actor)
 
     if CONFLICT_KEY in st.session_state:
         _conflict_dialog()

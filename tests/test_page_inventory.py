@@ -390,3 +390,25 @@ def test_deactivate_product__needs_confirmation(open_page, owner, shop):
     at.button(key="FormSubmitter:deactivate_product-Deactivate").click().run()
     assert "tick the box" in _texts(at.error)
     assert get_product(shop, "SOAP-100")["active"] is True
+
+
+def test_product_details__owner_reactivates_and_changes_the_vendor(open_page, owner, shop):
+    from core.catalog import deactivate_product
+
+    deactivate_product(shop, SYSTEM, "SOAP-100")
+    at = open_page(owner)
+    at.text_input(key="details_sku").input("SOAP-100").run()
+    at.text_input(key="details_vendor_SOAP-100").input("Hindustan Unilever")
+    at.checkbox(key="details_active_SOAP-100").check()
+    at.button(key="details_save").click().run()
+    assert not at.exception
+    product = get_product(shop, "SOAP-100")
+    assert (product["active"], product["vendor"], product["version"]) == (True, "Hindustan Unilever", 3)
+    assert "Product SOAP-100 saved (version 3)." in _texts(at.success)
+
+
+def test_product_details__unknown_sku_is_a_sentence_and_staff_do_not_see_the_form(open_page, owner, staff):
+    at = open_page(owner)
+    at.text_input(key="details_sku").input("NOPE-1").run()
+    assert not at.exception and "There is no product with SKU 'NOPE-1'." in _texts(at.error)
+    assert not [t for t in open_page(staff).text_input if t.key == "details_sku"]
