@@ -65,20 +65,20 @@ def write_rows(tx: Tx, actor: Actor, report: ImportReport, has_store: bool, bad_
             " bool_or(e.active) AS active, TRUE AS changed"
             f" FROM import_eval e WHERE e.sku IN (SELECT sku FROM import_eval e WHERE {changed}) GROUP BY e.sku"
         )
-    else:  # one line per SKU (duplicates were refused)
-        tx.execute(
-            "CREATE TEMP TABLE import_products AS SELECT e.sku, e.product_id, e.product_version, e.name,"
-            " e.category, e.unit_price, e.reorder_level, e.vendor, e.active, TRUE AS changed"
-            f" FROM import_eval e WHERE {changed}"
+        products = "import_products"
+    else:  # one line per SKU (duplicates were refused): read import_eval itself, no copy
+        products = (
+            "(SELECT e.sku, e.product_id, e.product_version, e.name, e.category, e.unit_price, e.reorder_level,"
+            f" e.vendor, e.active, TRUE AS changed FROM import_eval e WHERE {changed})"
         )
     tx.execute(
         "INSERT INTO products (sku, name, category, unit_price, reorder_level, vendor_id, active, updated_by)"
         " SELECT ip.sku, ip.name, ip.category, ip.unit_price, coalesce(ip.reorder_level, 10), v.id,"
-        f" coalesce(ip.active, TRUE), CAST($1 AS VARCHAR) FROM import_products ip LEFT JOIN {VENDOR_IDS} v"
+        f" coalesce(ip.active, TRUE), CAST($1 AS VARCHAR) FROM {products} ip LEFT JOIN {VENDOR_IDS} v"
         " ON v.lname = lower(ip.vendor) WHERE ip.product_id IS NULL",
         [email],
     )
-    expected = tx.scalar("SELECT count(*) FROM import_products WHERE changed AND product_id IS NOT NULL")
+    expected = tx.scalar(f"SELECT count(*) FROM {products} ip WHERE ip.changed AND ip.product_id IS NOT NULL")
     if expected:
         done = tx.scalar(
             "WITH u AS (UPDATE products SET name = coalesce(c.name, products.name),"
@@ -88,7 +88,7 @@ def write_rows(tx: Tx, actor: Actor, report: ImportReport, has_store: bool, bad_
             " vendor_id = CASE WHEN c.vendor IS NULL THEN products.vendor_id ELSE c.vendor_id END,"
             " active = coalesce(c.active, products.active), version = products.version + 1,"
             " updated_at = now(), updated_by = $1"
-            " FROM (SELECT ip.*, v.id AS vendor_id FROM import_products ip"
+            f" FROM (SELECT ip.*, v.id AS vendor_id FROM {products} ip"
             f" LEFT JOIN {VENDOR_IDS} v ON v.lname = lower(ip.vendor)"
             " WHERE ip.changed AND ip.product_id IS NOT NULL) c"
             " WHERE products.id = c.product_id AND products.version = c.product_version RETURNING 1)"
