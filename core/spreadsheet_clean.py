@@ -192,8 +192,12 @@ def _series(array: pa.ChunkedArray, index: pd.Index) -> pd.Series:
 
 def _trimmed(raw: pd.Series) -> pa.ChunkedArray:
     """Trimmed cells; blank -> null."""
-    text = pc.utf8_trim_whitespace(_arrow(raw))
-    return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    return _blank_to_null(pc.utf8_trim_whitespace(_arrow(raw)))
+
+
+def _blank_to_null(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    blank = pc.equal(text, "")
+    return pc.if_else(blank, pa.scalar(None, text.type), text) if _any(blank) else text
 
 
 def _any(mask: pa.ChunkedArray) -> bool:
@@ -205,7 +209,7 @@ def _text(raw: pd.Series) -> pd.Series:
     text = pc.utf8_trim_whitespace(_arrow(raw))
     special = pc.or_(pc.starts_with(text, "'"), pc.starts_with(text, "="))
     if not _any(special):
-        return _series(pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text), raw.index)
+        return _series(_blank_to_null(text), raw.index)
     series = _series(text, raw.index)  # an export's formula guard '=x, or Excel's ="00123" (leading zeros)
     mask = pd.Series(pc.fill_null(special, False).to_numpy(zero_copy_only=False), index=raw.index)
     series = series.mask(mask, series[mask].map(_unguard).astype("str"))
@@ -306,7 +310,12 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
     def col(name: str) -> pd.Series:
         return frame[mapping.columns[name]].astype("str") if name in mapping.columns else empty
 
+    def said(name: str, before: str, after: str) -> Callable[[], pd.Series]:
+        """A message quoting each row's cell, made only if a row needs it."""
+        return lambda: before + col(name).str.strip() + after
+
     rows = pd.DataFrame({"line": lines})
+    sku_too_long = pd.Series(False, index=frame.index)
     for name, limit in (("sku", SKU_MAX), ("name", NAME_MAX), ("category", CATEGORY_MAX), ("vendor", NAME_MAX)):
         text = _text(col(name))
         length = text.str.len()
@@ -319,8 +328,9 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
             ),
         )
         rows[name] = text.where(~too_long)
-    problems.add(rows["sku"].isna() & ~(col("sku").str.strip().str.len() > SKU_MAX), mapping.header("sku"),
-                 "SKU is required.")  # fmt: skip
+        if name == "sku":
+            sku_too_long = too_long.fillna(False).astype(bool)
+    problems.add(rows["sku"].isna() & ~sku_too_long, mapping.header("sku"), "SKU is required.")
 
     numeric = [n for n in ("unit_price", "reorder_level", "quantity") if n in mapping.columns]
     comma = decimal_comma([col(n) for n in numeric], sheet.delimiter)
@@ -328,28 +338,27 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
         if name not in mapping.columns:
             rows[name] = empty.copy() if name == "unit_price" else pd.Series(pd.NA, index=frame.index, dtype="Int64")
             continue
-        raw = col(name).str.strip()
         canon, value, invalid = parse_numbers(col(name), comma)
         header = mapping.header(name)
         whole = name != "unit_price"
         kind = "a whole number" if whole else "a number"
-        problems.add(invalid, header, lambda: f"{LABELS[name]} must be {kind} (got '" + raw + "').")  # noqa: B023
+        problems.add(invalid, header, said(name, f"{LABELS[name]} must be {kind} (got '", "')."))
         negative = ~invalid & (value < 0)
-        problems.add(negative, header, lambda: f"{LABELS[name]} cannot be negative (got " + raw + ").")  # noqa: B023
+        problems.add(negative, header, said(name, f"{LABELS[name]} cannot be negative (got ", ")."))
         ok = ~invalid & ~negative & value.notna()
         if whole:
             fraction = ok & (value % 1 != 0)
-            problems.add(fraction, header, lambda: f"{LABELS[name]} must be a whole number (got " + raw + ").")  # noqa: B023
+            problems.add(fraction, header, said(name, f"{LABELS[name]} must be a whole number (got ", ")."))
             too_big = ok & ~fraction & (value > QTY_MAX)
-            problems.add(too_big, header, lambda: f"{LABELS[name]} is too large (got " + raw + ").")  # noqa: B023
+            problems.add(too_big, header, said(name, f"{LABELS[name]} is too large (got ", ")."))
             good = ok & ~fraction & ~too_big
             rows[name] = value.where(good).round().astype("Int64")
         else:
             too_big = ok & (value > float(PRICE_MAX))
-            problems.add(too_big, header, lambda: f"{LABELS[name]} is too large (got " + raw + ").")  # noqa: B023
+            problems.add(too_big, header, said(name, f"{LABELS[name]} is too large (got ", ")."))
             good = ok & ~too_big
-            exponent = canon.str.contains("[eE]", regex=True).fillna(False).astype(bool)
-            if exponent.any():
+            if _any(pc.match_substring(_arrow(canon), "e", ignore_case=True)):
+                exponent = canon.str.contains("[eE]", regex=True).fillna(False).astype(bool)
                 canon = canon.mask(exponent, value[exponent].map(lambda v: f"{v:.6f}").astype("str"))
             rows[name] = canon.where(good)
 
@@ -393,11 +402,18 @@ def _lines_of(keys: pd.Series, lines: pd.Series, mask: pd.Series) -> pd.Series:
     return keys.map(listed)
 
 
+def _all_distinct(keys: pa.ChunkedArray) -> bool:
+    """Whether no key repeats: at once for keys in ascending order (as most exports are), else by hashing."""
+    if len(keys) < 2 or pc.all(pc.greater(keys[1:], keys[:-1])).as_py():
+        return True
+    return bool(pc.count_distinct(keys).as_py() == len(keys))
+
+
 def _duplicates(rows: pd.DataFrame, problems: ProblemList, mapping: Mapping, has_store: bool) -> None:
     sku = rows["sku"]
     key = sku if not has_store else sku + "\x1f" + rows["store"].fillna("").str.upper()
     present = sku.notna()
-    if not has_store and pc.count_distinct(_arrow(sku)).as_py() == int(present.sum()):
+    if not has_store and _all_distinct(pc.drop_null(_arrow(sku))):
         return  # every SKU once: the common case, told without building the duplicate mask
     dup = present & key.duplicated(keep=False)
     if not dup.any():
