@@ -227,15 +227,17 @@ def _physical_lines(records: list[list[str]], text: str, delimiter: str, count: 
     return count
 
 
-def _parse_arrow(text: str, delimiter: str, width: int, skip: int) -> pd.DataFrame | None:
-    """The fast path (multi-threaded pyarrow): every row exactly ``width`` cells, no blank lines; else ``None``."""
+def _parse_arrow(text: str, delimiter: str, width: int, skip: int, raw: bytes | None = None) -> pd.DataFrame | None:
+    """The fast path (multi-threaded pyarrow): every row exactly ``width`` cells, no blank lines; else ``None``.
+
+    ``raw`` is the file's own bytes when they are exactly ``text`` in UTF-8 (saves encoding it again)."""
     import pyarrow as pa
     from pyarrow import csv as pa_csv
 
     names = [str(j) for j in range(width)]
     try:
         table = pa_csv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(raw if raw is not None else text.encode("utf-8")),
             read_options=pa_csv.ReadOptions(column_names=names, skip_rows=skip, block_size=1 << 22),
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter,
@@ -245,14 +247,14 @@ def _parse_arrow(text: str, delimiter: str, width: int, skip: int) -> pd.DataFra
                 ignore_empty_lines=False,
             ),
             convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
+                column_types=dict.fromkeys(names, pa.large_string()),  # as pandas keeps them: no copy
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=float("nan"))}.get)
+    frame = table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype(na_value=float("nan"))}.get)
     frame.columns = list(range(width))
     return frame
 
@@ -306,7 +308,8 @@ def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
     width = len(headers)
     sheet: Sheet | None = None
     if width:
-        frame = _parse_arrow(text, delimiter, width, skip)
+        same = encoding == "UTF-8" and not explicit  # the bytes are the text: no BOM, no sep= line dropped
+        frame = _parse_arrow(text, delimiter, width, skip, data if same else None)
         if frame is None:
             frame = _parse_pandas(text, delimiter, width, skip)
         if frame is not None:
