@@ -59,7 +59,7 @@ class Staging:
     def evaluate(self, tx: Tx) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """Stage the rows and decide each one's fate. Returns (rows with flags, problems, denied lines)."""
         require(self.actor, self.action, entity="import", entity_id=self.report.file_name)
-        rows = self.cleaned.rows.copy()
+        rows = self.cleaned.rows.copy(deep=False)  # copy-on-write: the cleaned rows stay as they are for a retry
         store_problems, store_denied = self._resolve_stores(tx, rows)
         rows["bad"] = rows["bad"] | rows["line"].isin(store_problems["line"])
         for t in TEMP_TABLES:
@@ -75,9 +75,10 @@ class Staging:
             f" LEFT JOIN {VENDOR_IDS} v ON v.lname = lower(r.vendor)"
             " LEFT JOIN stock s ON s.store_id = r.store_id AND s.product_id = p.id"
         )
+        per_field = "" if can(self.actor, "import.catalog") else "".join(f" c_{n}," for n in CHANGED)  # staff only
         flags = tx.frame(
             "SELECT line, product_id IS NULL AS is_new, coalesce(product_active, TRUE) AS product_active,"
-            f" {', '.join('c_' + n for n in CHANGED)}, ({' OR '.join('c_' + n for n in CHANGED)}) AS product_change,"
+            f"{per_field} ({' OR '.join('c_' + n for n in CHANGED)}) AS product_change,"
             " coalesce(quantity IS NOT NULL AND store_id IS NOT NULL AND quantity <> old_quantity, FALSE)"
             " AS count_change, old_quantity FROM import_eval ORDER BY line"
         )
@@ -196,10 +197,12 @@ class Staging:
                 self.mapping.header("quantity"),
                 lambda: "Product " + sku + " is deactivated; set its active column to yes to count it.",
             )
+        if owner_rules:
+            return out.frame(), denied_frame(rows, pd.Series(False, index=rows.index), "", "")
         changes = pd.DataFrame({n: rows[f"c_{n}"].fillna(False).astype(bool) for n in PRODUCT_FIELDS})
         editing = good & ~new & changes.any(axis=1)
         hit = new | editing
-        if owner_rules or not hit.any():
+        if not hit.any():
             return out.frame(), denied_frame(rows, hit & False, "", "")
         column = pd.Series(self.mapping.header("sku"), index=rows.index, dtype=object)
         what = pd.Series("", index=rows.index, dtype="str")
