@@ -68,7 +68,8 @@ class Staging:
         tx.load_frame("import_rows", rows.drop(columns=["store", "store_code"]))
         changed = ", ".join(f"({sql}) AS c_{name}" for name, sql in CHANGED.items())
         tx.execute(
-            "CREATE TEMP TABLE import_eval AS SELECT r.*, p.id AS product_id, p.version AS product_version,"
+            "CREATE TEMP TABLE import_eval AS SELECT r.*, p.id AS product_id, p.id IS NULL AS is_new,"
+            " p.version AS product_version,"
             f" p.active AS product_active, v.id AS vendor_id, {changed},"
             " coalesce(s.quantity, 0) AS old_quantity, s.store_id IS NOT NULL AS has_stock"
             " FROM import_rows r LEFT JOIN products p ON p.sku = r.sku"

@@ -56,75 +56,86 @@ def write_rows(tx: Tx, actor: Actor, report: ImportReport, has_store: bool, bad_
         "INSERT INTO vendors (name) SELECT min(vendor) FROM import_eval"
         " WHERE vendor IS NOT NULL AND vendor_id IS NULL GROUP BY lower(vendor)"
     )
-    changed = "e.product_id IS NULL OR " + " OR ".join(f"e.c_{n}" for n in CHANGED)
+    changed = "e.is_new OR " + " OR ".join(f"e.c_{n}" for n in CHANGED)
+    changed_ip = "ip.is_new OR " + " OR ".join(f"ip.c_{n}" for n in CHANGED)
     if has_store:  # one SKU may have a line per store: their product values agree
         tx.execute(
             "CREATE TEMP TABLE import_products AS SELECT e.sku, max(e.product_id) AS product_id,"
             " max(e.product_version) AS product_version, max(e.name) AS name, max(e.category) AS category,"
             " max(e.unit_price) AS unit_price, max(e.reorder_level) AS reorder_level, max(e.vendor) AS vendor,"
-            " bool_or(e.active) AS active, TRUE AS changed"
+            " bool_or(e.active) AS active, bool_and(e.is_new) AS is_new, TRUE AS changed"
             f" FROM import_eval e WHERE e.sku IN (SELECT sku FROM import_eval e WHERE {changed}) GROUP BY e.sku"
         )
-        products = "import_products"
+        products, new_id = "import_products", ""
     else:  # one line per SKU (duplicates were refused): read import_eval itself, no copy
-        products = (
-            "(SELECT e.sku, e.product_id, e.product_version, e.name, e.category, e.unit_price, e.reorder_level,"
-            f" e.vendor, e.active, TRUE AS changed FROM import_eval e WHERE {changed})"
-        )
+        # a new product's id is drawn here, so the counts below need no lookup of the products just written
+        tx.execute("UPDATE import_eval SET product_id = nextval('product_ids') WHERE is_new")
+        products, new_id = "import_eval", "ip.product_id, "
     tx.execute(
-        "INSERT INTO products (sku, name, category, unit_price, reorder_level, vendor_id, active, updated_by)"
-        " SELECT ip.sku, ip.name, ip.category, ip.unit_price, coalesce(ip.reorder_level, 10), v.id,"
-        f" coalesce(ip.active, TRUE), CAST($1 AS VARCHAR) FROM {products} ip LEFT JOIN {VENDOR_IDS} v"
-        " ON v.lname = lower(ip.vendor) WHERE ip.product_id IS NULL",
+        f"INSERT INTO products ({new_id and 'id, '}sku, name, category, unit_price, reorder_level, vendor_id, active,"
+        f" updated_by) SELECT {new_id}ip.sku, ip.name, ip.category, ip.unit_price, coalesce(ip.reorder_level, 10),"
+        f" v.id, coalesce(ip.active, TRUE), CAST($1 AS VARCHAR) FROM {products} ip LEFT JOIN {VENDOR_IDS} v"
+        " ON v.lname = lower(ip.vendor) WHERE ip.is_new",
         [email],
     )
-    expected = tx.scalar(f"SELECT count(*) FROM {products} ip WHERE ip.changed AND ip.product_id IS NOT NULL")
+    existing = "NOT ip.is_new" if has_store else f"NOT ip.is_new AND ({changed_ip})"
+    expected = tx.scalar(f"SELECT count(*) FROM {products} ip WHERE {existing}")
     if expected:
         done = tx.scalar(
             "WITH u AS (UPDATE products SET name = coalesce(c.name, products.name),"
             " category = coalesce(c.category, products.category),"
             " unit_price = coalesce(c.unit_price, products.unit_price),"
             " reorder_level = coalesce(c.reorder_level, products.reorder_level),"
-            " vendor_id = CASE WHEN c.vendor IS NULL THEN products.vendor_id ELSE c.vendor_id END,"
+            " vendor_id = CASE WHEN c.vendor IS NULL THEN products.vendor_id ELSE c.new_vendor_id END,"
             " active = coalesce(c.active, products.active), version = products.version + 1,"
             " updated_at = now(), updated_by = $1"
-            f" FROM (SELECT ip.*, v.id AS vendor_id FROM {products} ip"
-            f" LEFT JOIN {VENDOR_IDS} v ON v.lname = lower(ip.vendor)"
-            " WHERE ip.changed AND ip.product_id IS NOT NULL) c"
+            f" FROM (SELECT ip.sku, ip.product_id, ip.product_version, ip.name, ip.category, ip.unit_price,"
+            " ip.reorder_level, ip.vendor, ip.active, v.id AS new_vendor_id"
+            f" FROM {products} ip LEFT JOIN {VENDOR_IDS} v ON v.lname = lower(ip.vendor) WHERE {existing}) c"
             " WHERE products.id = c.product_id AND products.version = c.product_version RETURNING 1)"
             " SELECT count(*) FROM u",
             [email],
         )
         if done != expected:
             raise WriteConflict()
-    write_counts(tx, actor, report)
+    write_counts(tx, actor, report, has_store)
 
 
-def write_counts(tx: Tx, actor: Actor, report: ImportReport) -> None:
-    """Each changed count: an ``adjustment`` movement (delta = new - old) and its stock row (new: version 2)."""
+def write_counts(tx: Tx, actor: Actor, report: ImportReport, has_store: bool = True) -> None:
+    """Each changed count: an ``adjustment`` movement (delta = new - old) and its stock row (new: version 2).
+
+    Without a store column every staged row already carries its product id (``write_rows`` drew the new ones)."""
     email = actor.email
-    tx.execute(
-        "CREATE TEMP TABLE import_moves AS SELECT e.store_id, p.id AS product_id, e.quantity,"
-        " e.quantity - e.old_quantity AS delta, e.has_stock FROM import_eval e JOIN products p ON p.sku = e.sku"
-        " WHERE e.quantity IS NOT NULL AND e.store_id IS NOT NULL AND e.quantity <> e.old_quantity"
-    )
+    changed_count = "e.quantity IS NOT NULL AND e.store_id IS NOT NULL AND e.quantity <> e.old_quantity"
+    if has_store:
+        tx.execute(
+            "CREATE TEMP TABLE import_moves AS SELECT e.store_id, p.id AS product_id, e.quantity,"
+            " e.quantity - e.old_quantity AS delta, e.has_stock FROM import_eval e JOIN products p ON p.sku = e.sku"
+            f" WHERE {changed_count}"
+        )
+        moves = "import_moves"
+    else:
+        moves = (
+            "(SELECT e.store_id, e.product_id, e.quantity, e.quantity - e.old_quantity AS delta, e.has_stock"
+            f" FROM import_eval e WHERE {changed_count})"
+        )
     reason = f"import #{report.import_id}: {report.file_name}"[:200]
     tx.execute(
         "INSERT INTO movements (store_id, product_id, kind, delta, quantity_after, reason, actor)"
         " SELECT store_id, product_id, 'adjustment', delta, quantity, CAST($1 AS VARCHAR), CAST($2 AS VARCHAR)"
-        " FROM import_moves",
+        f" FROM {moves} m",
         [reason, email],
     )
     tx.execute(
         "INSERT INTO stock (store_id, product_id, quantity, version, updated_by)"
-        " SELECT store_id, product_id, quantity, 2, CAST($1 AS VARCHAR) FROM import_moves WHERE NOT has_stock",
+        f" SELECT store_id, product_id, quantity, 2, CAST($1 AS VARCHAR) FROM {moves} m WHERE NOT has_stock",
         [email],
     )
-    expected = tx.scalar("SELECT count(*) FROM import_moves WHERE has_stock")
+    expected = tx.scalar(f"SELECT count(*) FROM {moves} m WHERE has_stock")
     if expected:
         done = tx.scalar(
             "WITH u AS (UPDATE stock SET quantity = m.quantity, version = stock.version + 1, updated_at = now(),"
-            " updated_by = $1 FROM import_moves m WHERE m.has_stock AND stock.store_id = m.store_id"
+            f" updated_by = $1 FROM {moves} m WHERE m.has_stock AND stock.store_id = m.store_id"
             " AND stock.product_id = m.product_id AND stock.quantity = m.quantity - m.delta RETURNING 1)"
             " SELECT count(*) FROM u",
             [email],
