@@ -204,6 +204,10 @@ def _any(mask: pa.ChunkedArray) -> bool:
     return bool(pc.any(mask).as_py())
 
 
+def _all(mask: pa.ChunkedArray) -> bool:
+    return bool(pc.all(mask).as_py())
+
+
 def _text(raw: pd.Series) -> pd.Series:
     """Trimmed text with an export's formula guard removed; blank -> NA."""
     text = pc.utf8_trim_whitespace(_arrow(raw))
@@ -267,7 +271,9 @@ def parse_numbers(raw: pd.Series, comma: bool) -> tuple[pd.Series, pd.Series, pd
     Plain numbers (the bulk of any file) are recognised vectorised (Arrow); only the rest go through Python.
     """
     text = _trimmed(raw)
-    plain = pc.fill_null(pc.match_substring_regex(text, f"^(?:{_PLAIN_COMMA if comma else _PLAIN_DOT})$"), False)
+    plain = pc.fill_null(pc.ascii_is_decimal(text), False)  # digits only: the usual count, told without a regex
+    if not _all(pc.or_(plain, pc.is_null(text))):
+        plain = pc.fill_null(pc.match_substring_regex(text, f"^(?:{_PLAIN_COMMA if comma else _PLAIN_DOT})$"), False)
     canon_arrow = pc.if_else(plain, text, pa.scalar(None, text.type))
     if comma:
         canon_arrow = pc.replace_substring(canon_arrow, ",", ".")
