@@ -243,7 +243,7 @@ def _parse_arrow(text: str, delimiter: str, width: int, skip: int, raw: bytes | 
                 delimiter=delimiter,
                 quote_char='"',
                 double_quote=True,
-                newlines_in_values=True,
+                newlines_in_values='"' in text,  # only a quoted cell can hold a newline; else the faster splitter
                 ignore_empty_lines=False,
             ),
             convert_options=pa_csv.ConvertOptions(
