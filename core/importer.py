@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,15 @@ def import_file(
     except OSError as exc:
         report = ImportReport(str(file_name or source), "0" * 64, dry_run=dry_run, skip_invalid=skip_invalid)
         return file_report(report, f"The file could not be read: {exc.strerror or exc}.")
-    report = ImportReport(name, hashlib.sha256(data).hexdigest(), dry_run=dry_run, skip_invalid=skip_invalid)
-    try:
-        sheet = read_sheet(data, is_sku_header)
-    except FileProblem as exc:
-        return _record_file_problem(db, actor, report, str(exc))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing releases the GIL: it runs beside the parsing
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        try:
+            sheet, problem = read_sheet(data, is_sku_header), None
+        except FileProblem as exc:
+            sheet, problem = None, str(exc)
+        report = ImportReport(name, digest.result(), dry_run=dry_run, skip_invalid=skip_invalid)
+    if sheet is None:
+        return _record_file_problem(db, actor, report, str(problem))
     mapping = map_headers(sheet)
     report.warnings = [*sheet.warnings, *mapping.warnings]
     if "sku" not in mapping.columns:
