@@ -324,6 +324,13 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
     sku_too_long = pd.Series(False, index=frame.index)
     for name, limit in (("sku", SKU_MAX), ("name", NAME_MAX), ("category", CATEGORY_MAX), ("vendor", NAME_MAX)):
         text = _text(col(name))
+        if name not in mapping.columns:
+            rows[name] = text
+            continue
+        longest = pc.max(pc.utf8_length(_arrow(text))).as_py()
+        if longest is None or longest <= limit:  # the usual case: no cell too long, no per-row lengths needed
+            rows[name] = text
+            continue
         length = text.str.len()
         too_long = length > limit
         problems.add(
