@@ -81,7 +81,7 @@ class Staging:
             "SELECT line, product_id IS NULL AS is_new, coalesce(product_active, TRUE) AS product_active,"
             f"{per_field} ({' OR '.join('c_' + n for n in CHANGED)}) AS product_change,"
             " coalesce(quantity IS NOT NULL AND store_id IS NOT NULL AND quantity <> old_quantity, FALSE)"
-            " AS count_change, old_quantity FROM import_eval ORDER BY line"
+            " AS count_change FROM import_eval ORDER BY line"
         )
         if len(flags) != len(rows) or not (flags["line"].to_numpy() == rows["line"].to_numpy()).all():
             raise AssertionError("the staged rows do not match the file's rows")  # pragma: no cover
@@ -188,7 +188,7 @@ class Staging:
                     lambda label=label: sku + f" is a new product: its {label} is required.",
                 )
         counting = good & rows["quantity"].notna() & rows["store_id"].notna()
-        count_changes = counting & (rows["quantity"] != rows["old_quantity"]).fillna(False)
+        count_changes = counting & rows["count_change"]
         inactive = count_changes & ~rows["product_active"].fillna(True).astype(bool)
         if inactive.any():
             reactivating = sku[(rows["active"] == True).fillna(False).astype(bool)]  # noqa: E712
