@@ -1,7 +1,8 @@
 """Staging an import inside its transaction: rows into a temporary table, then what the database makes wrong.
 
-``Staging.evaluate`` loads the cleaned rows (``core.spreadsheet_clean``) into ``import_rows``, joins them with
-products, vendors and stock into ``import_eval`` (one flag per changed field, the count on hand), and adds the
+``Staging.evaluate`` loads the cleaned rows (``core.spreadsheet_clean``) into ``import_eval`` as new rows, then
+updates the rows that match a vendor, a product or a stock row (one flag per changed field, the count on hand:
+a fresh catalog costs little more than its load), and adds the
 problems only the database can tell: an unknown or deactivated store, a store outside a staff member's, a new SKU
 without name/category/unit_price, a count for a deactivated product, and any staff row that would change the
 catalog (``denied``). It writes nothing but temporary tables, so a dry run is this and a rollback.
@@ -21,20 +22,23 @@ from core.spreadsheet_report import ImportFileError, ImportReport, fill_report
 
 Progress = Callable[[float, str], None]
 VENDOR_IDS = "(SELECT lower(name) AS lname, min(id) AS id FROM vendors GROUP BY lower(name))"
-STAGING = (
-    "CREATE TEMP TABLE import_rows (line INTEGER, sku VARCHAR, name VARCHAR, category VARCHAR,"
+STAGING = (  # the file's rows, then what the database says of each; a row starts as new, changing what it gives
+    "CREATE TEMP TABLE import_eval (line INTEGER, sku VARCHAR, name VARCHAR, category VARCHAR,"
     " unit_price DECIMAL(12, 2), reorder_level INTEGER, vendor VARCHAR, active BOOLEAN, quantity INTEGER,"
-    " store_id BIGINT, bad BOOLEAN)"
+    " store_id BIGINT, bad BOOLEAN, product_id BIGINT, is_new BOOLEAN DEFAULT TRUE, product_version INTEGER,"
+    " product_active BOOLEAN, vendor_id BIGINT, c_name BOOLEAN, c_category BOOLEAN, c_unit_price BOOLEAN,"
+    " c_reorder_level BOOLEAN, c_vendor BOOLEAN DEFAULT FALSE, c_active BOOLEAN, old_quantity INTEGER DEFAULT 0,"
+    " has_stock BOOLEAN DEFAULT FALSE)"
 )
 CHANGED = {
     "name": "r.name IS NOT NULL AND r.name IS DISTINCT FROM p.name",
     "category": "r.category IS NOT NULL AND r.category IS DISTINCT FROM p.category",
     "unit_price": "r.unit_price IS NOT NULL AND r.unit_price IS DISTINCT FROM p.unit_price",
     "reorder_level": "r.reorder_level IS NOT NULL AND r.reorder_level IS DISTINCT FROM p.reorder_level",
-    "vendor": "r.vendor IS NOT NULL AND v.id IS DISTINCT FROM p.vendor_id",
+    "vendor": "r.vendor IS NOT NULL AND r.vendor_id IS DISTINCT FROM p.vendor_id",
     "active": "r.active IS NOT NULL AND r.active IS DISTINCT FROM p.active",
 }
-TEMP_TABLES = ("import_rows", "import_eval", "import_bad", "import_products", "import_moves", "import_denied")
+TEMP_TABLES = ("import_eval", "import_bad", "import_products", "import_moves", "import_denied")
 
 
 class Staging:
@@ -65,16 +69,25 @@ class Staging:
         for t in TEMP_TABLES:
             tx.execute(f"DROP TABLE IF EXISTS {t}")
         tx.execute(STAGING)
-        tx.load_frame("import_rows", rows.drop(columns=["store", "store_code"]))
-        changed = ", ".join(f"({sql}) AS c_{name}" for name, sql in CHANGED.items())
+        # Loaded as new rows (a change wherever a value is given); the updates below touch only the rows that
+        # match a vendor, a product or a stock row, so a fresh catalog costs no more than its load.
+        staged = rows.drop(columns=["store", "store_code"])
+        for name in CHANGED:
+            if name != "vendor":  # a new product's vendor counts as a change only once the vendor is found
+                staged[f"c_{name}"] = staged[name].notna().to_numpy()
+        tx.load_frame("import_eval", staged)
         tx.execute(
-            "CREATE TEMP TABLE import_eval AS SELECT r.*, p.id AS product_id, p.id IS NULL AS is_new,"
-            " p.version AS product_version,"
-            f" p.active AS product_active, v.id AS vendor_id, {changed},"
-            " coalesce(s.quantity, 0) AS old_quantity, s.store_id IS NOT NULL AS has_stock"
-            " FROM import_rows r LEFT JOIN products p ON p.sku = r.sku"
-            f" LEFT JOIN {VENDOR_IDS} v ON v.lname = lower(r.vendor)"
-            " LEFT JOIN stock s ON s.store_id = r.store_id AND s.product_id = p.id"
+            f"UPDATE import_eval AS r SET vendor_id = v.id, c_vendor = TRUE FROM {VENDOR_IDS} v"
+            " WHERE v.lname = lower(r.vendor)"
+        )
+        changed = ", ".join(f"c_{name} = ({sql})" for name, sql in CHANGED.items())
+        tx.execute(
+            "UPDATE import_eval AS r SET product_id = p.id, is_new = FALSE, product_version = p.version,"
+            f" product_active = p.active, {changed} FROM products p WHERE p.sku = r.sku"
+        )
+        tx.execute(
+            "UPDATE import_eval AS r SET old_quantity = s.quantity, has_stock = TRUE FROM stock s"
+            " WHERE s.store_id = r.store_id AND s.product_id = r.product_id"
         )
         per_field = "" if can(self.actor, "import.catalog") else "".join(f" c_{n}," for n in CHANGED)  # staff only
         flags = tx.frame(
