@@ -285,12 +285,14 @@ def _parse_pandas(text: str, delimiter: str, width: int, skip: int) -> pd.DataFr
 
 def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
     text, encoding = decode(data)
-    if not text.strip().strip("\ufeff"):
+    # (a visible character settles it at once; only a file of blanks and BOMs pays for copying the text)
+    if re.search(r"[^\s\ufeff]", text) is None and not text.strip().strip("\ufeff"):
         raise FileProblem("The file is empty.")
     if "\x00" in text:
         raise FileProblem("The file is not a spreadsheet or text file that can be read (it contains binary data).")
     skipped_lines = 0
-    first = text.split("\n", 1)[0].strip().strip('"')
+    first = text[: text.find("\n")] if "\n" in text else text  # the first line, without copying the rest
+    first = first.strip().strip('"')
     explicit = re.fullmatch(r"(?i)sep=(.)", first)
     if explicit:
         delimiter = explicit.group(1)
