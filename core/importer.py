@@ -32,7 +32,7 @@ from typing import Any
 from core import audit
 from core.db import Database, Tx
 from core.errors import InventoryError
-from core.ops import run
+from core.ops import run, transact
 from core.permissions import Actor
 from core.spreadsheet_clean import clean_rows, is_sku_header, map_headers
 from core.spreadsheet_read import FileProblem, read_sheet
@@ -115,13 +115,20 @@ class _Rollback(Exception):
 
 
 def _dry_run(db: Database, staging: Staging) -> None:
-    """Evaluate in a transaction that is then rolled back: the report is filled in, nothing is written."""
+    """Evaluate in a transaction that is then rolled back: the report is filled in and no data is written.
+
+    Refused lines are still audited as ``denied``, in a transaction of their own: the page always previews (a dry
+    run) before it offers to import, so a staff attempt to change the catalog must trip the wire right here."""
+    denied = None
     try:
         with db.transaction() as tx:
-            staging.evaluate(tx)
+            _rows, _problems, denied = staging.evaluate(tx)
             raise _Rollback
     except _Rollback:
         pass
+    if denied is not None and len(denied):
+        report = staging.report
+        transact(db, lambda tx: audit_denied(tx, staging.actor, report.file_name, denied, dry_run=True))
 
 
 def _record_file_problem(db: Database, actor: Actor, report: ImportReport, message: str) -> ImportReport:

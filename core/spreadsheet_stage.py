@@ -220,8 +220,11 @@ class Staging:
             )
         if owner_rules:
             return out.frame(), denied_frame(rows, pd.Series(False, index=rows.index), "", "")
+        # Staff: every line with a SKU is looked at, also lines with other errors (a bad count must not hide a
+        # price change from the tripwire).
+        new = rows["sku"].notna() & rows["is_new"].fillna(False).astype(bool)
         changes = pd.DataFrame({n: rows[f"c_{n}"].fillna(False).astype(bool) for n in PRODUCT_FIELDS})
-        editing = good & ~new & changes.any(axis=1)
+        editing = rows["sku"].notna() & ~new & changes.any(axis=1)
         hit = new | editing
         if not hit.any():
             return out.frame(), denied_frame(rows, hit & False, "", "")

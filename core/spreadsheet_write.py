@@ -20,14 +20,17 @@ from core.spreadsheet_report import ImportReport
 from core.spreadsheet_stage import CHANGED, VENDOR_IDS
 
 
-def audit_denied(tx: Tx, actor: Actor, file_name: str, denied: pd.DataFrame) -> None:
-    """One ``denied`` audit row per refused line, set-based."""
+def audit_denied(tx: Tx, actor: Actor, file_name: str, denied: pd.DataFrame, *, dry_run: bool = False) -> None:
+    """One ``denied`` audit row per refused line, set-based (``dry_run``: refused while previewing)."""
     frame = pd.DataFrame(
         {
             "entity_id": (denied["sku"].fillna("") + ("@" + denied["store"]).fillna("")).astype("str"),
             "action": denied["action"].astype("str"),
             "after": [
-                json.dumps({"file": file_name, "line": int(line), "attempted": att}, ensure_ascii=False)
+                json.dumps(
+                    {"file": file_name, "line": int(line), "attempted": att} | ({"dry_run": True} if dry_run else {}),
+                    ensure_ascii=False,
+                )
                 for line, att in zip(denied["line"], denied["attempted"].fillna(""), strict=True)
             ],
             "detail": denied["message"].astype("str"),

@@ -205,12 +205,27 @@ def test_staff_store_option_outside_own_stores_is_refused_and_audited(shop: Data
         assert tx.scalar("SELECT count(*) FROM audit WHERE outcome = 'denied'") == 1
 
 
-def test_staff_dry_run_writes_no_denied_rows(shop: Database) -> None:
+def test_staff_dry_run__writes_no_data_but_audits_the_refused_lines(shop: Database) -> None:
     staff = staff_actor(shop, "S1")
+    before = snapshot(shop)
     report = imp(shop, b"sku,unit_price\nMILK-1L,1\n", staff, dry_run=True)
     assert report.errors and report.exit_code == 1
+    after = snapshot(shop)
+    assert {k: v for k, v in after.items() if k != "audit"} == {k: v for k, v in before.items() if k != "audit"}
     with shop.reader() as tx:
-        assert tx.scalar("SELECT count(*) FROM audit WHERE outcome = 'denied'") == 0
+        denied = tx.dicts("SELECT entity_id, after FROM audit WHERE outcome = 'denied'")
+    assert [d["entity_id"] for d in denied] == ["MILK-1L"]
+    assert json.loads(denied[0]["after"])["dry_run"] is True
+
+
+def test_staff_price_change_on_a_line_with_another_error_still_trips_the_wire(shop: Database) -> None:
+    staff = staff_actor(shop, "S1")
+    report = imp(shop, b"sku,unit_price,quantity\nMILK-1L,1,-5\n", staff)
+    messages = [e["message"] for e in report.errors]
+    assert any("cannot be negative" in m or "negative" in m for m in messages), messages
+    assert any("not catalog changes" in m for m in messages), messages
+    with shop.reader() as tx:
+        assert tx.scalar("SELECT count(*) FROM audit WHERE outcome = 'denied'") == 1
 
 
 def test_staff_history_shows_only_their_imports(shop: Database) -> None:
