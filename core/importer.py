@@ -13,9 +13,10 @@ Invariants: bad input is never raised, it is returned as values in the ``ImportR
 with the spreadsheet's line and the file's column header); by default any row error means nothing is written
 (``skip_invalid`` applies the valid rows); an unchanged row is never touched (no version bump, no movement),
 so re-importing a file changes nothing; a blank cell leaves the stored value alone; staff rows that would change
-the catalog or another store's counts are errors and are audited as ``denied`` (when not a dry run).
+the catalog or another store's counts are errors and are audited as ``denied`` (a dry run too: the page
+always previews first).
 
-Recorded per real run (not for ``dry_run``, which writes nothing at all): one ``imports`` history row (sha256,
+Recorded per real run (a ``dry_run`` writes no data, only its ``denied`` audit rows): one ``imports`` history row (sha256,
 file name, actor, counts, applied) whether applied or refused; one ``ok`` audit row when the import changed
 something; one ``denied`` audit row per denied line. A crash at any moment leaves the database as before.
 """
