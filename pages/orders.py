@@ -8,8 +8,6 @@ shipped a moment ago) with a sentence shown here. Each submit carries its own cl
 
 from __future__ import annotations
 
-import json
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +21,6 @@ from pages import ui
 FLASH_KEY = "orders_flash"
 STATUS_FILTER = ["all", *orders.STATUSES]
 ORDER_ROWS = 5
-DOUBLE_SUBMIT_SECONDS = 3.0
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -40,22 +37,12 @@ def _flash(kind: str, message: str) -> None:
     st.session_state.setdefault(FLASH_KEY, []).append((kind, message))
 
 
-def _op_for(form_key: str, values: Any) -> str:
-    """The form's operation id; the values of the last success sent again at once (a double click whose first
-    run already finished) reuse that success's id, so core replays it instead of applying it twice."""
-    last = st.session_state.get(f"_last_ok:{form_key}")
-    fingerprint = json.dumps(values, sort_keys=True, default=str)
-    if last and last["values"] == fingerprint and time.monotonic() - last["at"] < DOUBLE_SUBMIT_SECONDS:
-        return str(last["op"])
-    return ui.op_id(form_key)
-
-
 def _done(form_key: str, result: dict[str, Any], message: str, op: str = "", values: Any = None) -> None:
     if op:
-        fingerprint = json.dumps(values, sort_keys=True, default=str)
-        st.session_state[f"_last_ok:{form_key}"] = {"values": fingerprint, "op": op, "at": time.monotonic()}
-    ui.new_op_id(form_key)
-    ui.clear_caches()
+        ui.remember_success(form_key, op, values)
+    else:
+        ui.new_op_id(form_key)
+        ui.clear_caches()
     if result.get("replayed"):
         _flash("info", "That was already done; nothing was applied twice.")
     else:
@@ -63,31 +50,12 @@ def _done(form_key: str, result: dict[str, Any], message: str, op: str = "", val
     st.rerun()
 
 
-def _blank_lines() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "sku": pd.Series([None] * ORDER_ROWS, dtype="string"),
-            "quantity": pd.Series([None] * ORDER_ROWS, dtype="Int64"),
-        }
-    )
-
-
-def _filled(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    lines = []
-    for sku, qty in zip(frame["sku"], frame["quantity"], strict=True):
-        sku = None if pd.isna(sku) or not str(sku).strip() else str(sku).strip()
-        qty = None if pd.isna(qty) else int(qty)
-        if sku is not None or qty is not None:
-            lines.append({"sku": sku, "quantity": qty})
-    return lines
-
-
 def _new_order(store: str) -> None:
     round_no = st.session_state.setdefault("order_round", 0)
     with st.expander("New order", expanded=True), st.form("new_order"):
         customer = st.text_input("Customer (optional)", key="order_customer", max_chars=100)
         frame = st.data_editor(
-            _blank_lines(),
+            ui.blank_lines(ORDER_ROWS),
             key=f"order_lines_{round_no}",
             num_rows="dynamic",
             hide_index=True,
@@ -100,9 +68,9 @@ def _new_order(store: str) -> None:
         st.caption("Stock is reduced when the order is created; each line keeps today's price.")
         if not st.form_submit_button("Create order", type="primary"):
             return
-    lines = _filled(frame)
+    lines = ui.filled_lines(frame)
     values = {"store": store, "customer": customer, "lines": lines}
-    op = _op_for("new_order", values)
+    op = ui.op_id_for("new_order", values)
     result = ui.call(
         orders.create_order, ui.get_db(), ui.current_actor(), store, lines, customer=customer or None, client_op_id=op
     )

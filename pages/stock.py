@@ -3,14 +3,12 @@ and the store's recent movements below the forms.
 
 Each form sends one core call (``core.stock``) carrying its own client operation id (``ui.op_id``), rotated only
 after a success: a resubmission of the same operation is replayed by core, never applied twice. The same values
-sent again within ``DOUBLE_SUBMIT_SECONDS`` of a success (a double click whose first run already finished) reuse
+sent again within ``ui.DOUBLE_SUBMIT_SECONDS`` of a success (a double click whose first run already finished) reuse
 that success's id too. A sale is all or nothing: one line short of stock and no line is sold.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from typing import Any
 
 import pandas as pd
@@ -22,7 +20,6 @@ from pages import ui
 
 FLASH_KEY = "stock_flash"
 SALE_EDITOR = "sale_lines"
-DOUBLE_SUBMIT_SECONDS = 3.0
 NO_VENDOR = "(no vendor)"
 SALE_ROWS = 5
 
@@ -42,24 +39,9 @@ def _movements(target: str, actor: Actor, store: str) -> list[dict[str, Any]]:
     return stock.recent_movements(ui.get_db(), actor, store, limit=50)
 
 
-def _op_for(form_key: str, values: Any) -> str:
-    """The form's operation id; the values of the last success sent again at once reuse that success's id."""
-    last = st.session_state.get(f"_last_ok:{form_key}")
-    fingerprint = json.dumps(values, sort_keys=True, default=str)
-    if last and last["values"] == fingerprint and time.monotonic() - last["at"] < DOUBLE_SUBMIT_SECONDS:
-        return str(last["op"])
-    return ui.op_id(form_key)
-
-
 def _done(form_key: str, op: str, values: Any, result: dict[str, Any], message: str) -> None:
-    """After a success: remember it (double-click guard), rotate the id, clear the caches, rerun with a note."""
-    st.session_state[f"_last_ok:{form_key}"] = {
-        "values": json.dumps(values, sort_keys=True, default=str),
-        "op": op,
-        "at": time.monotonic(),
-    }
-    ui.new_op_id(form_key)
-    ui.clear_caches()
+    """After a success: remember it (double-click guard), rotate the id, rerun with a note."""
+    ui.remember_success(form_key, op, values)
     if result.get("replayed"):
         message = "That was already recorded; nothing was applied twice."
         st.session_state.setdefault(FLASH_KEY, []).append(("info", message))
@@ -69,7 +51,7 @@ def _done(form_key: str, op: str, values: Any, result: dict[str, Any], message: 
 
 
 def _submit(form_key: str, values: dict[str, Any], fn: Any, *args: Any, message: Any, **kwargs: Any) -> None:
-    op = _op_for(form_key, values)
+    op = ui.op_id_for(form_key, values)
     result = ui.call(fn, ui.get_db(), ui.current_actor(), *args, client_op_id=op, **kwargs)
     if result is not None:
         _done(form_key, op, values, result, message(result))
@@ -115,27 +97,10 @@ def _stock_in(store: str, products: dict[str, str]) -> None:
     )
 
 
-def _blank_lines() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"sku": pd.Series([None] * SALE_ROWS, dtype="string"), "quantity": pd.Series([None] * SALE_ROWS, dtype="Int64")}
-    )
-
-
-def _lines(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The filled lines of a lines editor (a row with neither SKU nor quantity is ignored)."""
-    lines = []
-    for sku, qty in zip(frame["sku"], frame["quantity"], strict=True):
-        sku = None if pd.isna(sku) or not str(sku).strip() else str(sku).strip()
-        qty = None if pd.isna(qty) else int(qty)
-        if sku is not None or qty is not None:
-            lines.append({"sku": sku, "quantity": qty})
-    return lines
-
-
 def lines_editor(key: str) -> pd.DataFrame:
     """A few blank (SKU, quantity) lines, more with the + button. ``key`` changes after each success."""
     return st.data_editor(
-        _blank_lines(),
+        ui.blank_lines(SALE_ROWS),
         key=key,
         num_rows="dynamic",
         hide_index=True,
@@ -154,9 +119,9 @@ def _sale(store: str) -> None:
         frame = lines_editor(f"{SALE_EDITOR}_{round_no}")
         if not st.form_submit_button("Record sale", type="primary"):
             return
-    lines = _lines(frame)
+    lines = ui.filled_lines(frame)
     values = {"store": store, "lines": lines}
-    op = _op_for("sale", values)
+    op = ui.op_id_for("sale", values)
     result = ui.call(stock.record_sale, ui.get_db(), ui.current_actor(), store, lines, client_op_id=op)
     if result is not None:
         st.session_state["sale_round"] = round_no + 1

@@ -12,13 +12,16 @@ Every page imports this module (``from pages import ui``) and nothing of the dat
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 import core
@@ -157,3 +160,48 @@ def renew_session() -> None:
     session): the session starts again now, and ``app.py`` issues a fresh login cookie on the next run."""
     st.session_state[SIGNED_IN_AT_KEY] = datetime.now(UTC)
     st.session_state[COOKIE_ACTION_KEY] = "set"
+
+
+# ---- forms that submit operations ---------------------------------------------------------------------------
+
+DOUBLE_SUBMIT_SECONDS = 3.0
+
+
+def op_id_for(form_key: str, values: Any) -> str:
+    """The form's operation id (``op_id``); the values of the last success sent again within
+    ``DOUBLE_SUBMIT_SECONDS`` (a double click whose first run already finished) reuse that success's id, so core
+    replays it instead of applying it twice."""
+    last = st.session_state.get(f"_last_ok:{form_key}")
+    fingerprint = json.dumps(values, sort_keys=True, default=str)
+    if last and last["values"] == fingerprint and time.monotonic() - last["at"] < DOUBLE_SUBMIT_SECONDS:
+        return str(last["op"])
+    return op_id(form_key)
+
+
+def remember_success(form_key: str, op: str, values: Any) -> None:
+    """After a successful submit: remember it for ``op_id_for``, rotate the form's id, clear the read caches."""
+    st.session_state[f"_last_ok:{form_key}"] = {
+        "values": json.dumps(values, sort_keys=True, default=str),
+        "op": op,
+        "at": time.monotonic(),
+    }
+    new_op_id(form_key)
+    clear_caches()
+
+
+def blank_lines(rows: int) -> pd.DataFrame:
+    """An empty (sku, quantity) table for a lines editor (a sale, a transfer, an order)."""
+    return pd.DataFrame(
+        {"sku": pd.Series([None] * rows, dtype="string"), "quantity": pd.Series([None] * rows, dtype="Int64")}
+    )
+
+
+def filled_lines(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The filled lines of a lines editor (a row with neither SKU nor quantity is ignored)."""
+    lines = []
+    for sku, qty in zip(frame["sku"], frame["quantity"], strict=True):
+        sku = None if pd.isna(sku) or not str(sku).strip() else str(sku).strip()
+        qty = None if pd.isna(qty) else int(qty)
+        if sku is not None or qty is not None:
+            lines.append({"sku": sku, "quantity": qty})
+    return lines
