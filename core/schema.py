@@ -33,6 +33,28 @@ def _in(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
+def _movements_ddl(table: str, *, primary_key: bool) -> str:
+    """The ledger table (migration 1 made it with a primary key on id; migration 2 rebuilt it without)."""
+    id_column = "id BIGINT PRIMARY KEY" if primary_key else "id BIGINT NOT NULL"
+    return f"""CREATE TABLE {table} (
+        {id_column} DEFAULT nextval('movement_ids'),
+        store_id BIGINT NOT NULL,
+        product_id BIGINT NOT NULL,
+        kind VARCHAR NOT NULL CHECK (kind IN ({_in(MOVEMENT_KINDS)})),
+        delta INTEGER NOT NULL CHECK (delta <> 0),
+        quantity_after INTEGER NOT NULL CHECK (quantity_after >= 0),
+        reason VARCHAR CHECK (reason IS NULL OR length(reason) <= 200),
+        vendor_id BIGINT,
+        order_id BIGINT,
+        actor VARCHAR NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        client_op_id VARCHAR,
+        CHECK ((kind IN ({_in(INBOUND_KINDS)}) AND delta > 0)
+            OR (kind IN ({_in(OUTBOUND_KINDS)}) AND delta < 0)
+            OR kind = 'adjustment')
+    )"""
+
+
 M1_INITIAL = [
     "CREATE SEQUENCE store_ids",
     "CREATE SEQUENCE vendor_ids",
@@ -85,23 +107,7 @@ M1_INITIAL = [
         updated_by VARCHAR,
         PRIMARY KEY (store_id, product_id)
     )""",
-    f"""CREATE TABLE movements (
-        id BIGINT PRIMARY KEY DEFAULT nextval('movement_ids'),
-        store_id BIGINT NOT NULL,
-        product_id BIGINT NOT NULL,
-        kind VARCHAR NOT NULL CHECK (kind IN ({_in(MOVEMENT_KINDS)})),
-        delta INTEGER NOT NULL CHECK (delta <> 0),
-        quantity_after INTEGER NOT NULL CHECK (quantity_after >= 0),
-        reason VARCHAR CHECK (reason IS NULL OR length(reason) <= 200),
-        vendor_id BIGINT,
-        order_id BIGINT,
-        actor VARCHAR NOT NULL,
-        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-        client_op_id VARCHAR,
-        CHECK ((kind IN ({_in(INBOUND_KINDS)}) AND delta > 0)
-            OR (kind IN ({_in(OUTBOUND_KINDS)}) AND delta < 0)
-            OR kind = 'adjustment')
-    )""",
+    _movements_ddl("movements", primary_key=True),
     """CREATE TABLE operations (
         client_op_id VARCHAR PRIMARY KEY CHECK (length(client_op_id) BETWEEN 1 AND 100),
         action VARCHAR NOT NULL,
@@ -179,23 +185,7 @@ M1_INITIAL = [
 # movement up by id. A PRIMARY KEY there cost DuckDB an ART index kept in memory (hundreds of MB at 18 million
 # rows) and about 10% of a 200,000-row import. DuckDB cannot drop a constraint, so the table is rebuilt.
 M2_LEDGER_WITHOUT_INDEX = [
-    f"""CREATE TABLE movements_rebuilt (
-        id BIGINT NOT NULL DEFAULT nextval('movement_ids'),
-        store_id BIGINT NOT NULL,
-        product_id BIGINT NOT NULL,
-        kind VARCHAR NOT NULL CHECK (kind IN ({_in(MOVEMENT_KINDS)})),
-        delta INTEGER NOT NULL CHECK (delta <> 0),
-        quantity_after INTEGER NOT NULL CHECK (quantity_after >= 0),
-        reason VARCHAR CHECK (reason IS NULL OR length(reason) <= 200),
-        vendor_id BIGINT,
-        order_id BIGINT,
-        actor VARCHAR NOT NULL,
-        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-        client_op_id VARCHAR,
-        CHECK ((kind IN ({_in(INBOUND_KINDS)}) AND delta > 0)
-            OR (kind IN ({_in(OUTBOUND_KINDS)}) AND delta < 0)
-            OR kind = 'adjustment')
-    )""",
+    _movements_ddl("movements_rebuilt", primary_key=False),
     "INSERT INTO movements_rebuilt SELECT id, store_id, product_id, kind, delta, quantity_after, reason, vendor_id,"
     " order_id, actor, created_at, client_op_id FROM movements ORDER BY id",
     "DROP TABLE movements",
