@@ -79,15 +79,16 @@ def db(db_path: Path) -> Iterator[Database]:
     database.close()
 
 
-@pytest.fixture
-def shop(db: Database) -> Database:
-    """Two stores (S1, S2), an owner, a staff member of S1 only, and three products with stock in S1."""
+def seed_shop(db: Database, *, users: bool = True) -> Database:
+    """Two stores (S1, S2), three products with stock in S1, and (``users``) an owner and a staff member of S1
+    only, all through core. The shop every test file and the browser harness start from."""
     from core.stock import stock_in
 
     add_store(db, SYSTEM, "S1", "Main Street")
     add_store(db, SYSTEM, "S2", "Market Road")
-    add_user(db, SYSTEM, OWNER_EMAIL, PASSWORD, "owner", name="Olivia Owner")
-    add_user(db, SYSTEM, STAFF_EMAIL, PASSWORD, "staff", name="Sam Staff", stores=["S1"])
+    if users:
+        add_user(db, SYSTEM, OWNER_EMAIL, PASSWORD, "owner", name="Olivia Owner")
+        add_user(db, SYSTEM, STAFF_EMAIL, PASSWORD, "staff", name="Sam Staff", stores=["S1"])
     create_product(db, SYSTEM, "RICE-5KG", "Basmati Rice 5 kg", "Staples", "450.00", 5, vendor="Daawat")
     create_product(db, SYSTEM, "MILK-1L", "Toned Milk 1 L", "Dairy", "56.00", 20, vendor="Amul")
     create_product(db, SYSTEM, "SOAP-100", "Neem Soap 100 g", "Personal care", "35.50", 10)
@@ -95,6 +96,12 @@ def shop(db: Database) -> Database:
     stock_in(db, SYSTEM, "S1", "MILK-1L", 100)
     stock_in(db, SYSTEM, "S1", "SOAP-100", 8)
     return db
+
+
+@pytest.fixture
+def shop(db: Database) -> Database:
+    """``seed_shop`` on a fresh database."""
+    return seed_shop(db)
 
 
 @pytest.fixture

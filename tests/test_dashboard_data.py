@@ -14,6 +14,7 @@ from core.db import Database
 from core.errors import PermissionDenied, ValidationError
 from core.permissions import SYSTEM, Actor
 from core.stock import record_sale, stock_in
+from tests.conftest import seed_shop
 
 TODAY = date.today()
 PRICES = {
@@ -41,15 +42,7 @@ SALES = [("S1", "RICE-5KG", 2, 1), ("S1", "RICE-5KG", 4, 5), ("S1", "MILK-1L", 1
 @pytest.fixture
 def shop(db: Database) -> Database:
     """Stores S1 and S2, three products, stock in S1 (as conftest's ``shop``), and no user accounts."""
-    add_store(db, SYSTEM, "S1", "Main Street")
-    add_store(db, SYSTEM, "S2", "Market Road")
-    create_product(db, SYSTEM, "RICE-5KG", "Basmati Rice 5 kg", "Staples", "450.00", 5, vendor="Daawat")
-    create_product(db, SYSTEM, "MILK-1L", "Toned Milk 1 L", "Dairy", "56.00", 20, vendor="Amul")
-    create_product(db, SYSTEM, "SOAP-100", "Neem Soap 100 g", "Personal care", "35.50", 10)
-    stock_in(db, SYSTEM, "S1", "RICE-5KG", 30)
-    stock_in(db, SYSTEM, "S1", "MILK-1L", 100)
-    stock_in(db, SYSTEM, "S1", "SOAP-100", 8)
-    return db
+    return seed_shop(db, users=False)
 
 
 @pytest.fixture

@@ -56,9 +56,8 @@ import pytest
 
 from core import open_db
 from core.db import Database
-from core.permissions import SYSTEM
 from core.sessions import COOKIE_PREFIX
-from tests.conftest import OWNER_EMAIL, PASSWORD, ROOT, STAFF_EMAIL
+from tests.conftest import OWNER_EMAIL, PASSWORD, ROOT, STAFF_EMAIL, seed_shop
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -107,24 +106,6 @@ def _unavailable(reason: str) -> None:
 
 
 # ---- seeding and the server ---------------------------------------------------------------------------------
-
-
-def seed_shop(db: Database) -> None:
-    """Two stores, an owner, a staff member of S1 only, three products with stock in S1 (all through core)."""
-    from core.catalog import add_store, create_product
-    from core.stock import stock_in
-    from core.users import add_user
-
-    add_store(db, SYSTEM, "S1", "Main Street")
-    add_store(db, SYSTEM, "S2", "Market Road")
-    add_user(db, SYSTEM, OWNER_EMAIL, PASSWORD, "owner", name="Olivia Owner")
-    add_user(db, SYSTEM, STAFF_EMAIL, PASSWORD, "staff", name="Sam Staff", stores=["S1"])
-    create_product(db, SYSTEM, "RICE-5KG", "Basmati Rice 5 kg", "Staples", "450.00", 5, vendor="Daawat")
-    create_product(db, SYSTEM, "MILK-1L", "Toned Milk 1 L", "Dairy", "56.00", 20, vendor="Amul")
-    create_product(db, SYSTEM, "SOAP-100", "Neem Soap 100 g", "Personal care", "35.50", 10)
-    stock_in(db, SYSTEM, "S1", "RICE-5KG", 30)
-    stock_in(db, SYSTEM, "S1", "MILK-1L", 100)
-    stock_in(db, SYSTEM, "S1", "SOAP-100", 8)
 
 
 def free_port() -> int:
