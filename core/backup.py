@@ -15,6 +15,7 @@ from core.permissions import Actor, require
 
 def backup(db: Database, actor: Actor, directory: str | Path) -> dict[str, Any]:
     """Copy the database into ``directory`` as ``inventory-<UTC time>.duckdb``; returns its path and size.
+    A PostgreSQL database is copied too, into a DuckDB file that opens like the original (``INVENTORY_DB=<file>``).
     Raises ``ValidationError`` when the directory cannot be written, ``PermissionDenied``."""
     folder = Path(directory)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
@@ -29,10 +30,36 @@ def backup(db: Database, actor: Actor, directory: str | Path) -> dict[str, Any]:
                 "directory", f"Cannot create the backup folder {folder}: {exc.strerror}."
             ) from exc
         if not target.exists():  # a retried transaction must not copy twice
-            db.backup_to(str(target))
+            if db.kind == "postgres":
+                copy_into_duckdb(db, target)
+            else:
+                db.backup_to(str(target))
         audit.write(tx, actor.email, "system.backup", "database", str(target), None, {"path": str(target)})
         return {"path": str(target)}
 
     result = run(db, actor, "system.backup", body, entity="database", entity_id=str(target))
     result["bytes"] = target.stat().st_size
     return result
+
+
+def copy_into_duckdb(db: Database, target: Path) -> None:
+    """Copy every table and sequence of ``db`` (PostgreSQL) into a new DuckDB file made by the same migrations.
+    Read on one snapshot, so the copy is consistent while the app keeps writing."""
+    from core import open_db  # the package's opener: it migrates the new file
+
+    copy = open_db(str(target))
+    try:
+        with db.reader() as source, copy.transaction() as dest:
+            tables, sequences = db.catalog(source)
+            for table in tables:
+                dest.execute(f"DELETE FROM {table}")  # the copy's own settings rows give way to the original's
+                frame = source.frame(f"SELECT * FROM {table}")
+                if len(frame):
+                    dest.load_frame(table, frame)
+            for name, value in sequences:
+                dest.execute(f"SELECT setval('{name}', {int(value)})")
+    except BaseException:
+        copy.close()
+        target.unlink(missing_ok=True)
+        raise
+    copy.close()

@@ -62,7 +62,7 @@ def _password(prompt: str) -> str:
 def cmd_init(db: Database, args: argparse.Namespace) -> int:
     from core.schema import current_version
 
-    print(f"Database {db.target} is ready (schema version {current_version(db)}).")
+    print(f"Database {db.label} is ready (schema version {current_version(db)}).")
     return EXIT_OK
 
 

@@ -1,31 +1,48 @@
-"""The one module that talks to the database driver.
+"""The one module that talks to the database drivers.
 
-DuckDB is the default: one file, one connection per process, a cursor per transaction (a DuckDB connection
-must never be used from two threads at once). Every statement elsewhere in core is written in the SQL subset
-that DuckDB and PostgreSQL both run, with ``$1`` placeholders, so PostgreSQL is an addition here, not a rewrite.
+Two engines behind one interface (``Database`` opens a transaction, ``Tx`` runs statements in it):
+- DuckDB, the default: one file, one connection per process, a cursor per transaction (a DuckDB connection must
+  never be used from two threads at once).
+- PostgreSQL, for several app processes on one database: ``INVENTORY_DB=postgresql://...`` opens a psycopg 3
+  connection pool; every transaction runs at REPEATABLE READ, so a row changed by another transaction since this
+  one's snapshot is a serialization failure, exactly like DuckDB's optimistic write conflict.
+
+Every statement elsewhere in core is written in the SQL subset both engines run, with ``$1`` placeholders (psycopg's
+``RawCursor`` sends them to the server as they are). ``Database(target)`` picks the engine from the target.
 
 Driver exceptions are translated here and nowhere else:
-- a write-write conflict (DuckDB ``TransactionException``) or a duplicate key -> ``WriteConflict`` (retryable);
-- another process holding the file -> ``StoreBusy`` naming that process;
+- a write-write conflict (DuckDB ``TransactionException``, PostgreSQL serialization failure or deadlock) or a
+  duplicate key -> ``WriteConflict`` (the runner retries the whole operation);
+- another process holding the DuckDB file, or a PostgreSQL server that cannot be reached -> ``StoreBusy``;
 - any other constraint violation, or a number out of the column's range -> ``ValidationError``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import contextmanager, nullcontext
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
+import pandas as pd
+import psycopg
+import psycopg_pool
+from psycopg import errors as pg_errors
 
 from core.errors import StoreBusy, ValidationError, WriteConflict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "inventory.duckdb"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+DEFAULT_POOL_SIZE = 10
 
 Params = Sequence[Any] | None
 
@@ -34,6 +51,22 @@ def resolve_target(target: str | os.PathLike[str] | None = None) -> str:
     """The database to open: ``target``, else env ``INVENTORY_DB``, else ``data/inventory.duckdb``."""
     chosen = target or os.environ.get("INVENTORY_DB") or DEFAULT_DB
     return str(chosen)
+
+
+def is_postgres(target: str) -> bool:
+    return target.startswith(POSTGRES_SCHEMES)
+
+
+def safe_label(target: str) -> str:
+    """The target as it may be shown or logged: a PostgreSQL URL without its password."""
+    if not is_postgres(target):
+        return target
+    parts = urlsplit(target)
+    if parts.password is None:
+        return target
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _holder_of(message: str) -> str:
@@ -49,6 +82,9 @@ def _holder_of(message: str) -> str:
     return f"process {pid} ({cmd})" if cmd else f"process {pid}"
 
 
+TOO_LARGE = "A quantity or amount would be too large to store; nothing was saved."
+
+
 def _translate(exc: BaseException) -> BaseException:
     """Map a driver exception to the domain family (or return it unchanged)."""
     text = str(exc)
@@ -59,18 +95,37 @@ def _translate(exc: BaseException) -> BaseException:
             return WriteConflict()
         return ValidationError(f"The change was refused by a database rule: {text.split(':', 1)[-1].strip()}")
     if isinstance(exc, duckdb.OutOfRangeException):
-        return ValidationError("A quantity or amount would be too large to store; nothing was saved.")
+        return ValidationError(TOO_LARGE)
     if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
         return StoreBusy(f"The database is in use by {_holder_of(text)}. Stop it, or use the app, then try again.")
     return exc
 
 
+def _translate_pg(exc: BaseException) -> BaseException:
+    """Map a psycopg exception to the domain family (or return it unchanged)."""
+    if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected | pg_errors.UniqueViolation):
+        return WriteConflict()
+    if isinstance(exc, pg_errors.IntegrityConstraintViolation):
+        diag = exc.diag
+        rule = diag.constraint_name or diag.message_primary or "a constraint"
+        return ValidationError(f"The change was refused by a database rule: {rule}")
+    if isinstance(exc, pg_errors.NumericValueOutOfRange):
+        return ValidationError(TOO_LARGE)
+    if isinstance(exc, psycopg.OperationalError | psycopg_pool.PoolTimeout):
+        return StoreBusy(f"The PostgreSQL database cannot be reached right now ({_first_line(exc)}). Try again.")
+    return exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 class Tx:
-    """A cursor inside one transaction (or, from ``Database.reader``, in autocommit for reads)."""
+    """A cursor inside one transaction (or, from ``Database.reader``, a read-only view of the database)."""
 
     kind = "duckdb"
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, cursor: Any) -> None:
         self._cur = cursor
 
     def execute(self, sql: str, params: Params = None) -> None:
@@ -79,13 +134,19 @@ class Tx:
         except duckdb.Error as exc:
             raise _translate(exc) from exc
 
+    def _fetchall(self) -> list[tuple[Any, ...]]:
+        return self._cur.fetchall()
+
+    def _fetchone(self) -> tuple[Any, ...] | None:
+        return self._cur.fetchone()
+
     def all(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         self.execute(sql, params)
-        return self._cur.fetchall()
+        return self._fetchall()
 
     def one(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
         self.execute(sql, params)
-        return self._cur.fetchone()
+        return self._fetchone()
 
     def scalar(self, sql: str, params: Params = None) -> Any:
         row = self.one(sql, params)
@@ -94,7 +155,7 @@ class Tx:
     def dicts(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
         self.execute(sql, params)
         names = [d[0] for d in self._cur.description or []]
-        return [dict(zip(names, row, strict=True)) for row in self._cur.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in self._fetchall()]
 
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -104,12 +165,12 @@ class Tx:
         except duckdb.Error as exc:
             raise _translate(exc) from exc
 
-    def frame(self, sql: str, params: Params = None) -> Any:
+    def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
         """The result as a pandas DataFrame."""
         self.execute(sql, params)
         return self._cur.df()
 
-    def load_frame(self, table: str, frame: Any) -> None:
+    def load_frame(self, table: str, frame: pd.DataFrame) -> None:
         """Bulk-insert a pandas DataFrame whose columns are named as ``table``'s (a staging table)."""
         name = f"_frame_{threading.get_ident()}"
         cols = ", ".join(f'"{c}"' for c in frame.columns)
@@ -120,8 +181,114 @@ class Tx:
             self._cur.unregister(name)
 
 
+class PgTx(Tx):
+    """The same interface on a psycopg 3 ``RawCursor`` (``$1`` placeholders) inside a pooled connection."""
+
+    kind = "postgres"
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        try:
+            self._cur.execute(sql, params or None)
+        except psycopg.Error as exc:
+            raise _translate_pg(exc) from exc
+
+    def _fetchall(self) -> list[tuple[Any, ...]]:
+        return self._cur.fetchall() if self._cur.description is not None else []
+
+    def _fetchone(self) -> tuple[Any, ...] | None:
+        return self._cur.fetchone() if self._cur.description is not None else None
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        try:
+            self._cur.executemany(sql, rows)
+        except psycopg.Error as exc:
+            raise _translate_pg(exc) from exc
+
+    def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
+        """The result as a pandas DataFrame, typed as DuckDB's would be (numbers as numbers, times as datetimes)."""
+        self.execute(sql, params)
+        names = [d.name for d in self._cur.description or []]
+        frame = pd.DataFrame.from_records(self._fetchall(), columns=names, coerce_float=True)
+        for name in names:
+            column = frame[name]
+            if column.dtype == object and len(column) and column.map(type).eq(Decimal).any():
+                frame[name] = pd.to_numeric(column, errors="coerce").astype("float64")
+        return frame
+
+    def load_frame(self, table: str, frame: pd.DataFrame) -> None:
+        """Bulk-insert a pandas DataFrame whose columns are named as ``table``'s, with COPY."""
+        cols = ", ".join(f'"{c}"' for c in frame.columns)
+        values = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+        try:
+            with self._cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row([_plain(v) for v in row])
+        except psycopg.Error as exc:
+            raise _translate_pg(exc) from exc
+
+
+def _plain(value: Any) -> Any:
+    """A pandas/numpy cell as a value psycopg can write (numpy scalars become Python ones)."""
+    if value is None:
+        return None
+    item = getattr(value, "item", None)
+    if item is not None and not isinstance(value, str | bytes):
+        value = item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
 class Database:
-    """One open database. Thread-safe: each transaction gets its own cursor."""
+    """One open database. Thread-safe: each transaction gets its own cursor (DuckDB) or connection (PostgreSQL).
+
+    ``Database(target)`` returns the engine's subclass: ``PostgresDatabase`` for a ``postgresql://`` URL,
+    ``DuckDatabase`` for a file path (or ``:memory:``).
+    """
+
+    kind = "duckdb"
+    target: str
+
+    def __new__(cls, target: str | os.PathLike[str] | None = None) -> Database:
+        if cls is Database:
+            cls = PostgresDatabase if is_postgres(resolve_target(target)) else DuckDatabase
+        return super().__new__(cls)
+
+    @property
+    def label(self) -> str:
+        """The target as it may be shown to a person or written to a log (no password)."""
+        return safe_label(self.target)
+
+    def transaction(self) -> ContextManager[Tx]:  # pragma: no cover - every engine overrides
+        raise NotImplementedError
+
+    def reader(self) -> ContextManager[Tx]:  # pragma: no cover
+        raise NotImplementedError
+
+    def schema_lock(self) -> ContextManager[None]:
+        """Held while migrating, so two processes starting at once apply each migration once."""
+        return nullcontext()
+
+    def size_bytes(self) -> int:  # pragma: no cover
+        raise NotImplementedError
+
+    def backup_to(self, path: str) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class DuckDatabase(Database):
+    """A DuckDB file (the default): one connection per process, a cursor per transaction."""
 
     kind = "duckdb"
 
@@ -130,7 +297,8 @@ class Database:
         if "://" in self.target:
             raise ValidationError.single(
                 "db",
-                f"{self.target.split('://')[0]}:// databases are not supported by this version; give a DuckDB file path.",
+                f"{self.target.split('://')[0]}:// databases are not supported; give a DuckDB file path"
+                " or a postgresql:// URL.",
             )
         try:
             if self.target != ":memory:":
@@ -198,11 +366,119 @@ class Database:
             self._con.close()
             self.closed = True
 
-    def __enter__(self) -> Database:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+class PostgresDatabase(Database):
+    """A PostgreSQL database shared by several app processes, through a psycopg 3 connection pool.
+
+    Pool size: env ``INVENTORY_DB_POOL`` (default 10 connections a process). Sessions run in UTC.
+    """
+
+    kind = "postgres"
+
+    def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
+        self.target = resolve_target(target)
+        size = _pool_size()
+        self._pool = psycopg_pool.ConnectionPool(
+            self.target,
+            min_size=1,
+            max_size=size,
+            kwargs={"cursor_factory": psycopg.RawCursor, "options": "-c timezone=UTC", "connect_timeout": 10},
+            configure=_configure,
+            open=False,
+            timeout=30,
+            name="inventory",
+        )
+        try:
+            self._pool.open(wait=True, timeout=15)
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            self._pool.close()
+            reason = _connect_failure(self.target)
+            raise StoreBusy(f"Cannot open the PostgreSQL database {self.label}: {reason}") from exc
+        self.closed = False
+
+    @contextmanager
+    def _connection(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self._pool.connection() as conn:
+                conn.autocommit = autocommit
+                yield conn
+        except psycopg.Error as exc:
+            raise _translate_pg(exc) from exc
+        except psycopg_pool.PoolTimeout as exc:
+            raise StoreBusy("The PostgreSQL database is busy: no connection became free in time. Try again.") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """One REPEATABLE READ transaction: committed when the block ends, rolled back if it raises."""
+        with self._connection() as conn, conn.cursor() as cur:
+            try:
+                yield PgTx(cur)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    @contextmanager
+    def reader(self) -> Iterator[Tx]:
+        """Reads on one snapshot (a REPEATABLE READ transaction that commits nothing)."""
+        with self._connection() as conn, conn.cursor() as cur:
+            try:
+                yield PgTx(cur)
+            finally:
+                conn.rollback()
+
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """A session advisory lock: a second process starting at the same time waits, then finds it all done."""
+        with self._connection(autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(7340011)")
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(7340011)")
+
+    def size_bytes(self) -> int:
+        with self.reader() as tx:
+            return int(tx.scalar("SELECT pg_database_size(current_database())") or 0)
+
+    def catalog(self, tx: Tx) -> tuple[list[str], list[tuple[str, int]]]:
+        """The schema's tables, and its sequences with the last value each handed out (those used at all)."""
+        tables = tx.all(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            " AND table_type = 'BASE TABLE' ORDER BY table_name"
+        )
+        sequences = tx.all(
+            "SELECT sequencename, last_value FROM pg_sequences"
+            " WHERE schemaname = current_schema() AND last_value IS NOT NULL ORDER BY sequencename"
+        )
+        return [t[0] for t in tables], [(s[0], int(s[1])) for s in sequences]
+
+    def close(self) -> None:
+        if not self.closed:
+            self._pool.close()
+            self.closed = True
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+
+
+def _pool_size() -> int:
+    raw = os.environ.get("INVENTORY_DB_POOL", "")
+    try:
+        return max(1, int(raw)) if raw else DEFAULT_POOL_SIZE
+    except ValueError:
+        message = f"INVENTORY_DB_POOL must be a whole number, not {raw!r}."
+        raise ValidationError.single("INVENTORY_DB_POOL", message) from None
+
+
+def _connect_failure(target: str) -> str:
+    """Why a connection fails, in the server's words (first line), without the password."""
+    try:
+        psycopg.connect(target, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        return _first_line(exc).replace(urlsplit(target).password or "\0", "***")
+    return "no connection became ready in time."
 
 
 def _sql_text(value: str) -> str:

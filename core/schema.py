@@ -205,30 +205,32 @@ def applied_versions(tx: Tx) -> set[int]:
 def migrate(db: Database) -> list[int]:
     """Create or bring the schema up to date; return the versions applied now (empty when current).
 
-    Each migration runs in its own transaction with its ``schema_migrations`` row. Also makes sure the
+    Each migration runs in its own transaction with its ``schema_migrations`` row, all under the database's schema
+    lock (PostgreSQL: two app processes starting together migrate once). Also makes sure the
     settings every install needs exist (a random cookie secret: no secret has a default).
     """
-    with db.transaction() as tx:
-        tx.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        )
-    with db.reader() as tx:
-        done = applied_versions(tx)
-    applied = []
-    for version, name, statements in MIGRATIONS:
-        if version in done:
-            continue
+    with db.schema_lock():
         with db.transaction() as tx:
-            for sql in statements:
-                tx.execute(sql)
-            tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [version, name])
-        applied.append(version)
-    with db.transaction() as tx:
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES ('cookie_secret', $1) ON CONFLICT (key) DO NOTHING",
-            [secrets.token_urlsafe(48)],
-        )
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+        with db.reader() as tx:
+            done = applied_versions(tx)
+        applied = []
+        for version, name, statements in MIGRATIONS:
+            if version in done:
+                continue
+            with db.transaction() as tx:
+                for sql in statements:
+                    tx.execute(sql)
+                tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [version, name])
+            applied.append(version)
+        with db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('cookie_secret', $1) ON CONFLICT (key) DO NOTHING",
+                [secrets.token_urlsafe(48)],
+            )
     return applied
 
 

@@ -15,6 +15,8 @@ from core.catalog import add_store, create_product
 from core.db import Database
 from core.permissions import SYSTEM, Actor
 from core.users import actor_for, add_user
+from tests.pg_server import PgServer
+from tests.pg_server import start as pg_start
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "samples"
@@ -40,12 +42,12 @@ def _clear_streamlit_caches() -> None:
 
 
 @pytest.fixture
-def app_db(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def app_db(db_target: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Pages open the test database (env INVENTORY_DB); Streamlit's caches start and end empty."""
-    monkeypatch.setenv("INVENTORY_DB", str(db_path))
+    monkeypatch.setenv("INVENTORY_DB", db_target)
     monkeypatch.delenv("INVENTORY_BACKUP_DIR", raising=False)
     _clear_streamlit_caches()
-    yield db_path
+    yield db_target
     _clear_streamlit_caches()
 
 
@@ -61,6 +63,11 @@ def run_page(page: str, actor: Actor | None, *, timeout: float = 30, **state: An
     return at.run()
 
 
+def table_rows(tx: Any, table: str) -> list[tuple[Any, ...]]:
+    """Every row of ``table`` in a stable order, on either engine (PostgreSQL has no ``ORDER BY ALL``)."""
+    return sorted(tx.all(f"SELECT * FROM {table}"), key=repr)
+
+
 def metrics(at: Any) -> dict[str, str]:
     """An AppTest's metric tiles, label -> value."""
     return {m.label: m.value for m in at.metric}
@@ -68,15 +75,70 @@ def metrics(at: Any) -> dict[str, str]:
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
+    """A DuckDB file for tests of DuckDB's own behaviour (files, locks, the CLI's file argument)."""
     return tmp_path / "inventory.duckdb"
 
 
+ENGINES = ["duckdb", "postgres"]
+TEMPLATE = "inventory_template"
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    """One real PostgreSQL cluster for the whole run, with a migrated template database to copy per test.
+    Without PostgreSQL's binaries the PostgreSQL tests skip, except under CI=true, where they fail."""
+    try:
+        server = pg_start()
+    except RuntimeError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            raise
+        pytest.skip(f"no PostgreSQL here: {exc}")
+    try:
+        server.sql(f"CREATE DATABASE {TEMPLATE}")
+        open_db(server.url_for(TEMPLATE)).close()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each test that uses the database runs on both engines: ``[duckdb]`` and ``[postgres]``."""
+    return str(request.param)
+
+
 @pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    """A fresh, migrated, empty database in a temporary file."""
-    database = open_db(str(db_path))
+def db_target(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """What ``INVENTORY_DB`` would say for this test's fresh database: a DuckDB file, or a PostgreSQL URL."""
+    if engine == "duckdb":
+        yield str(tmp_path / "inventory.duckdb")
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    url = server.new_database(TEMPLATE)
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
+
+
+@pytest.fixture
+def db(db_target: str) -> Iterator[Database]:
+    """A fresh, migrated, empty database: a temporary DuckDB file, or a copy of the migrated PostgreSQL template."""
+    database = open_db(db_target)
     yield database
     database.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.duckdb_only`` tests (DuckDB files, locks, backups as files) are not run on PostgreSQL."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        only = item.get_closest_marker("duckdb_only")
+        (drop if only and params.get("engine") == "postgres" else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def seed_shop(db: Database, *, users: bool = True) -> Database:

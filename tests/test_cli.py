@@ -17,6 +17,7 @@ from core import observe, open_db
 from core.catalog import create_product
 from core.cli import build_parser, main
 from core.permissions import SYSTEM
+from tests.conftest import table_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -269,7 +270,7 @@ def test_backup__writes_a_copy_with_the_same_rows(shop_cli, db_path, tmp_path):
     for path in (db_path, copy_path):
         db = open_db(str(path))
         with db.reader() as tx:
-            contents.append({t: tx.all(f"SELECT * FROM {t} ORDER BY ALL") for t in tables})
+            contents.append({t: table_rows(tx, t) for t in tables})
         db.close()
     assert contents[0] == contents[1]
     assert contents[1]["movements"]

@@ -20,6 +20,7 @@ from core.catalog import add_store, create_product
 from core.check import check
 from core.permissions import SYSTEM
 from core.stock import record_sale, stock_in
+from tests.conftest import table_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = 30
@@ -88,7 +89,7 @@ def snapshot(path: Path) -> dict:
     db = open_db(str(path))
     try:
         with db.reader() as tx:
-            return {t: tx.all(f"SELECT * FROM {t} ORDER BY ALL") for t in TABLES}
+            return {t: table_rows(tx, t) for t in TABLES}
     finally:
         db.close()
 

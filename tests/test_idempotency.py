@@ -11,15 +11,13 @@ from core.errors import InsufficientStock, ValidationError
 from core.orders import cancel_order, create_order, ship_order
 from core.permissions import SYSTEM
 from core.stock import get_stock, record_removal, record_sale, set_count, stock_in, transfer
+from tests.conftest import table_rows
 
 
 def written(db):
     """Everything an operation writes, audit included."""
     with db.reader() as tx:
-        return {
-            t: tx.all(f"SELECT * FROM {t} ORDER BY ALL")
-            for t in ("stock", "movements", "orders", "order_lines", "operations", "audit")
-        }
+        return {t: table_rows(tx, t) for t in ("stock", "movements", "orders", "order_lines", "operations", "audit")}
 
 
 OPERATIONS = {

@@ -12,6 +12,7 @@ from core.errors import InsufficientStock, InvalidTransition, NotFound, Permissi
 from core.orders import cancel_order, create_order, list_orders, order_lines, ship_order
 from core.permissions import SYSTEM
 from core.stock import get_stock
+from tests.conftest import table_rows
 
 
 def qty(db, store, sku):
@@ -20,7 +21,7 @@ def qty(db, store, sku):
 
 def state(db):
     with db.reader() as tx:
-        return {t: tx.all(f"SELECT * FROM {t} ORDER BY ALL") for t in ("stock", "movements", "orders", "order_lines")}
+        return {t: table_rows(tx, t) for t in ("stock", "movements", "orders", "order_lines")}
 
 
 def status(db, order_id):

@@ -13,6 +13,7 @@ from core.orders import cancel_order, create_order, ship_order
 from core.permissions import RULES, SYSTEM, Actor, can, require, store_scope
 from core.stock import get_stock, record_removal, record_sale, set_count, stock_in, transfer
 from core.users import add_user, assign_stores, reset_password, set_active, unlock
+from tests.conftest import table_rows
 
 # What SPEC says staff may do, in their own stores only; everything else is owner-only.
 STAFF_IN_OWN_STORES = {
@@ -95,7 +96,7 @@ def test_store_scope__owner_everything_staff_their_stores():
 def _everything_but_audit(db):
     with db.reader() as tx:
         tables = [r[0] for r in tx.all("SELECT table_name FROM information_schema.tables WHERE table_name <> 'audit'")]
-        return {t: tx.all(f"SELECT * FROM {t} ORDER BY ALL") for t in sorted(tables)}
+        return {t: table_rows(tx, t) for t in sorted(tables)}
 
 
 def _audit_rows(db):

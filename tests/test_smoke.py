@@ -27,13 +27,13 @@ def test_open_db__in_memory_works_for_tests_and_tools():
         assert check(db)["ok"]
 
 
-def test_open_db__a_url_target_is_refused_with_a_sentence(tmp_path, monkeypatch):
+def test_open_db__an_unknown_url_scheme_is_refused_with_a_sentence(tmp_path, monkeypatch):
     import pytest
 
     from core import open_db
     from core.errors import ValidationError
 
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ValidationError, match="postgresql:// databases are not supported"):
-        open_db("postgresql://user@localhost/inventory")
-    assert not (tmp_path / "postgresql:").exists()
+    with pytest.raises(ValidationError, match="mysql:// databases are not supported"):
+        open_db("mysql://user@localhost/inventory")
+    assert not (tmp_path / "mysql:").exists()

@@ -9,6 +9,7 @@ from core.check import check
 from core.errors import ConflictError, InsufficientStock, NotFound, ValidationError
 from core.permissions import SYSTEM
 from core.stock import get_stock, recent_movements, record_removal, record_sale, set_count, stock_in, transfer
+from tests.conftest import table_rows
 
 
 def qty(db, store, sku):
@@ -27,7 +28,7 @@ def movements(db):
 def table_state(db):
     with db.reader() as tx:
         return {
-            t: tx.all(f"SELECT * FROM {t} ORDER BY ALL")
+            t: table_rows(tx, t)
             for t in ("stock", "movements", "orders", "order_lines", "operations", "products", "vendors")
         }
 

@@ -154,7 +154,7 @@ def test_authenticate__the_lock_ends_after_15_minutes(shop):
             authenticate(shop, STAFF_EMAIL, "wrong password")
     with shop.transaction() as tx:
         tx.execute(
-            "UPDATE users SET locked_until = now() - INTERVAL 1 SECOND WHERE email = $1",
+            "UPDATE users SET locked_until = now() - INTERVAL '1 second' WHERE email = $1",
             [STAFF_EMAIL],
         )
     assert authenticate(shop, STAFF_EMAIL, PASSWORD).email == STAFF_EMAIL
