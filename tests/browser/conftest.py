@@ -5,13 +5,17 @@ Every test here is marked ``browser`` (added automatically for files in this fol
 Fixtures
 --------
 ``app_server_factory``
-    ``start(seed=seed_shop, *, env=None) -> AppServer``. Creates a temporary DuckDB file, runs ``seed(db)``
-    through core on it (DuckDB allows one process per file, so seeding happens BEFORE the server starts and the
-    file is closed again), then starts ``streamlit run app.py --server.headless true --server.port <free>
-    --server.address 127.0.0.1`` in its own process group with env ``INVENTORY_DB`` pointing at the file, and
-    waits until ``/healthz`` answers 200. Pass ``seed=None`` for an empty database (first run: setup page).
+    ``start(seed=seed_shop, *, env=None, database=None) -> AppServer``. Creates a temporary DuckDB file, runs
+    ``seed(db)`` through core on it (DuckDB allows one process per file, so seeding happens BEFORE the server
+    starts and the file is closed again), then starts ``streamlit run app.py --server.headless true --server.port
+    <free> --server.address 127.0.0.1`` in its own process group with env ``INVENTORY_DB`` pointing at the file,
+    and waits until ``/healthz`` answers 200. Pass ``seed=None`` for an empty database (first run: setup page).
+    With ``database`` (e.g. a ``postgresql://`` URL from the ``pg_server`` fixture) no file is made: that target is
+    seeded (only when ``seed`` is not ``None``) and becomes ``INVENTORY_DB``; several servers may share it (seed it
+    once, then start the others with ``seed=None``). Creating and dropping that database is the caller's job.
     Every server started is stopped after the test (SIGTERM to the process group, then SIGKILL).
-    ``AppServer`` has ``url``, ``db_path``, ``log_path``, ``started_seconds`` (spawn to healthy) and ``log()``.
+    ``AppServer`` has ``url``, ``target`` (what ``core.open_db`` opens: the file or the URL), ``db_path`` (the
+    DuckDB file; ``None`` with ``database``), ``log_path``, ``started_seconds`` (spawn to healthy) and ``log()``.
 ``app_server``
     ``app_server_factory()`` with ``seed_shop``: stores S1 "Main Street" and S2 "Market Road"; the owner
     ``OWNER_EMAIL`` and staff ``STAFF_EMAIL`` (store S1 only), both with password ``PASSWORD``; products
@@ -116,13 +120,15 @@ def free_port() -> int:
 
 @dataclass
 class AppServer:
-    """One running ``streamlit run app.py`` on a loopback port with its own database file."""
+    """One running ``streamlit run app.py`` on a loopback port, on its own DuckDB file (``db_path``) or on a given
+    database target (``db_path`` is then ``None``). ``target`` is the string ``core.open_db`` opens either way."""
 
     url: str
-    db_path: Path
+    db_path: Path | None
     log_path: Path
     process: subprocess.Popen[bytes]
     started_seconds: float = 0.0
+    target: str = ""
     _log_file: Any = field(default=None, repr=False)
 
     def log(self) -> str:
@@ -156,12 +162,20 @@ def _healthy(url: str) -> bool:
 
 
 def start_server(
-    directory: Path, seed: Callable[[Database], None] | None = seed_shop, env: dict[str, str] | None = None
+    directory: Path,
+    seed: Callable[[Database], None] | None = seed_shop,
+    env: dict[str, str] | None = None,
+    *,
+    database: str | None = None,
 ) -> AppServer:
-    """Seed a new database in ``directory`` (through core, then closed), start the app on it, wait until healthy."""
+    """Seed a new database in ``directory`` (through core, then closed), start the app on it, wait until healthy.
+
+    With ``database`` the app runs on that target instead (``directory`` then holds just the log), seeded first
+    only when ``seed`` is given."""
     directory.mkdir(parents=True, exist_ok=True)
-    db_path = directory / "inventory.duckdb"
-    db = open_db(str(db_path))
+    db_path = None if database else directory / "inventory.duckdb"
+    target = database or str(db_path)
+    db = open_db(target)
     try:
         if seed is not None:
             seed(db)
@@ -170,7 +184,7 @@ def start_server(
     port = free_port()
     log_path = directory / "server.log"
     log_file = log_path.open("wb")
-    child_env = {**os.environ, "INVENTORY_DB": str(db_path), "INVENTORY_LOG_LEVEL": "INFO", **(env or {})}
+    child_env = {**os.environ, "INVENTORY_DB": target, "INVENTORY_LOG_LEVEL": "INFO", **(env or {})}
     command = [
         sys.executable,
         "-m",
@@ -192,7 +206,7 @@ def start_server(
     process = subprocess.Popen(
         command, cwd=ROOT, env=child_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
     )
-    server = AppServer(f"http://127.0.0.1:{port}", db_path, log_path, process, _log_file=log_file)
+    server = AppServer(f"http://127.0.0.1:{port}", db_path, log_path, process, target=target, _log_file=log_file)
     deadline = started + START_TIMEOUT
     while time.perf_counter() < deadline:
         if process.poll() is not None:
@@ -211,8 +225,13 @@ def start_server(
 def app_server_factory(tmp_path: Path) -> Iterator[Callable[..., AppServer]]:
     servers: list[AppServer] = []
 
-    def start(seed: Callable[[Database], None] | None = seed_shop, *, env: dict[str, str] | None = None) -> AppServer:
-        server = start_server(tmp_path / f"server{len(servers)}", seed, env)
+    def start(
+        seed: Callable[[Database], None] | None = seed_shop,
+        *,
+        env: dict[str, str] | None = None,
+        database: str | None = None,
+    ) -> AppServer:
+        server = start_server(tmp_path / f"server{len(servers)}", seed, env, database=database)
         servers.append(server)
         return server
 
