@@ -255,9 +255,7 @@ def test_four_processes_on_one_postgres__no_lost_update_no_oversell_check_clean(
                 }
                 for n in range(processes)
             ]
-            started = time.perf_counter()
             tallies, _ = run_processes(url, specs, tmp_path / "workers", timeout=120)
-            elapsed = time.perf_counter() - started
             after = product_state(db)
 
             assert [t["errors"] for t in tallies] == [[]] * processes
@@ -296,7 +294,6 @@ def test_four_processes_on_one_postgres__no_lost_update_no_oversell_check_clean(
             assert audited == sum(accepted.values())
             assert audited_sales == sum(t["sales_ok"] for t in tallies)
             assert check(db) == {"ok": True, "problems": []}
-            assert elapsed < 60, f"the four-process run took {elapsed:.1f} s"
         finally:
             db.close()
     finally:
