@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from core.db import Tx
+from core.db import Database, Tx
 
 
 def _default(value: Any) -> Any:
@@ -22,6 +22,13 @@ def _default(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
     return str(value)
+
+
+def latest_change(db: Database) -> int:
+    """The newest audit row's id (0 for none). Every write leaves an audit row, so this number moves whenever the
+    data may have changed, whichever app process made the change: a cheap key for caches of reads."""
+    with db.reader() as tx:
+        return int(tx.scalar("SELECT coalesce(max(id), 0) FROM audit"))
 
 
 def to_json(value: Any) -> str | None:

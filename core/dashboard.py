@@ -190,7 +190,7 @@ def low_stock(
         "  ORDER BY days_of_cover NULLS LAST, daily DESC, quantity, store_id, product_id LIMIT $5)"
         " SELECT st.code AS store, p.sku, p.name, p.category, u.quantity, u.reorder_level,"
         " u.units AS units_sold, u.daily AS daily_sales, u.days_of_cover,"
-        " greatest(CAST(ceil(u.daily * $4) AS BIGINT), u.reorder_level + 1) - u.quantity AS suggested_reorder"
+        " greatest(CAST(ceil(u.units * $4 * 1.0 / $3) AS BIGINT), u.reorder_level + 1) - u.quantity AS suggested_reorder"
         " FROM urgent u JOIN products p ON p.id = u.product_id JOIN stores st ON st.id = u.store_id"
         " ORDER BY u.days_of_cover NULLS LAST, u.daily DESC, u.quantity, st.code, p.sku",
         [bounds["start"], bounds["end"], days, cover_days, limit],

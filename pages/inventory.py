@@ -36,12 +36,12 @@ COLUMNS = ["sku", "name", "category", "unit_price", "reorder_level", "quantity",
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=200)
-def _load(target: str, actor: Actor, store: str, search: str, cats: tuple[str, ...], only: str, page: int) -> dict:
+def _load(key: str, actor: Actor, store: str, search: str, cats: tuple[str, ...], only: str, page: int) -> dict:
     return grid.inventory_page(ui.get_db(), actor, store, search=search, categories=cats, only=only, page=page)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _categories(target: str) -> list[str]:
+def _categories(key: str) -> list[str]:
     return catalog.categories(ui.get_db())
 
 
@@ -219,7 +219,7 @@ def _loaded(actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
     """The page as loaded for this query: reused until the query changes, a save, or a reload."""
     loaded = st.session_state.get(GRID_KEY)
     if loaded is None or loaded["query"] != query:
-        data = _load(ui.get_db().target, actor, **query)
+        data = _load(ui.data_key(), actor, **query)
         loaded = {"query": {**query, "page": data["page"]}, "data": data, "key": f"grid_{uuid.uuid4().hex[:10]}"}
         st.session_state[GRID_KEY] = loaded
     return loaded
@@ -380,7 +380,7 @@ def main() -> None:
     search = st.text_input(
         "Search by name or SKU", key="inventory_search", on_change=_first_page, placeholder="e.g. rice or RICE-5KG"
     )
-    categories = _categories(ui.get_db().target)
+    categories = _categories(ui.data_key())
     chosen = st.pills(
         "Categories", categories, selection_mode="multi", key="inventory_categories", on_change=_first_page
     )

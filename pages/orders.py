@@ -24,12 +24,12 @@ ORDER_ROWS = 5
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _orders(target: str, actor: Actor, store: str, status: str) -> list[dict[str, Any]]:
+def _orders(key: str, actor: Actor, store: str, status: str) -> list[dict[str, Any]]:
     return orders.list_orders(ui.get_db(), actor, store=store, status=None if status == "all" else status)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _lines_of(target: str, actor: Actor, order_id: int) -> list[dict[str, Any]]:
+def _lines_of(key: str, actor: Actor, order_id: int) -> list[dict[str, Any]]:
     return orders.order_lines(ui.get_db(), actor, order_id)
 
 
@@ -94,7 +94,7 @@ def _order_list(actor: Actor, store: str) -> None:
     st.subheader(f"Orders of {store}")
     st.session_state.setdefault("orders_status", "all")
     status = st.segmented_control("Status", STATUS_FILTER, key="orders_status", format_func=str.capitalize)
-    rows = ui.call(_orders, ui.get_db().target, actor, store, status or "all")
+    rows = ui.call(_orders, ui.data_key(), actor, store, status or "all")
     if not rows:
         st.caption("No orders with this status.")
         return
@@ -115,7 +115,7 @@ def _order_list(actor: Actor, store: str) -> None:
     )
     if chosen is None:
         return
-    lines = ui.call(_lines_of, ui.get_db().target, actor, chosen)
+    lines = ui.call(_lines_of, ui.data_key(), actor, chosen)
     if lines:
         st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
     pending = by_id[chosen]["status"] == "pending"

@@ -25,17 +25,17 @@ SALE_ROWS = 5
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _products(target: str) -> dict[str, str]:
+def _products(key: str) -> dict[str, str]:
     return {p["sku"]: p["name"] for p in grid.product_options(ui.get_db())}
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _vendors(target: str) -> list[str]:
+def _vendors(key: str) -> list[str]:
     return [v["name"] for v in catalog.list_vendors(ui.get_db())]
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _movements(target: str, actor: Actor, store: str) -> list[dict[str, Any]]:
+def _movements(key: str, actor: Actor, store: str) -> list[dict[str, Any]]:
     return stock.recent_movements(ui.get_db(), actor, store, limit=50)
 
 
@@ -76,7 +76,7 @@ def _stock_in(store: str, products: dict[str, str]) -> None:
     with st.form("stock_in"):
         sku = _product_select("Product", products, "in_sku")
         qty = st.number_input("Quantity received", min_value=1, value=1, step=1, key="in_qty")
-        vendor = st.selectbox("Vendor", [NO_VENDOR, *_vendors(ui.get_db().target)], key="in_vendor")
+        vendor = st.selectbox("Vendor", [NO_VENDOR, *_vendors(ui.data_key())], key="in_vendor")
         note = st.text_input("Note (optional)", key="in_note", max_chars=200)
         if not st.form_submit_button("Record stock-in", type="primary"):
             return
@@ -183,7 +183,7 @@ def _transfer(actor: Actor, store: str, products: dict[str, str]) -> None:
 
 def _recent(actor: Actor, store: str) -> None:
     st.subheader(f"Recent movements in {store}")
-    rows = ui.call(_movements, ui.get_db().target, actor, store)
+    rows = ui.call(_movements, ui.data_key(), actor, store)
     if not rows:
         st.caption("No movements yet.")
         return
@@ -211,7 +211,7 @@ def main() -> None:
     for kind, message in st.session_state.pop(FLASH_KEY, []):
         getattr(st, kind)(message)
     store = ui.store_selector(actor, key="stock_store")
-    products = _products(ui.get_db().target)
+    products = _products(ui.data_key())
     if not products:
         st.info("The catalog has no active products yet.")
     tab_in, tab_sale, tab_removal, tab_transfer = st.tabs(

@@ -33,7 +33,7 @@ def main() -> None:
     cols = st.columns(4)
     cols[0].metric("Database", "Healthy" if status["healthy"] else "Not answering")
     cols[1].metric("Trivial query", f"{status['query_ms']:.1f} ms")
-    cols[2].metric("File size", _size(status["size_bytes"]))
+    cols[2].metric("Database size", _size(status["size_bytes"]))
     cols[3].metric("Schema version", str(status["schema_version"]))
 
     left, right = st.columns(2)

@@ -25,7 +25,7 @@ import pandas as pd
 import streamlit as st
 
 import core
-from core import observe
+from core import audit, observe
 from core.catalog import list_stores
 from core.db import Database
 from core.errors import InventoryError, ValidationError
@@ -148,6 +148,13 @@ def op_id(form_key: str) -> str:
 def new_op_id(form_key: str) -> None:
     """Rotate the form's ``client_op_id`` after a successful submit, so the next submit is a new operation."""
     st.session_state[_OP_PREFIX + form_key] = uuid.uuid4().hex
+
+
+def data_key() -> str:
+    """The key for cached reads: the database and its latest change (``core.audit.latest_change``). A write made by
+    any app process on a shared PostgreSQL database moves it, so no process keeps showing what another changed."""
+    db = get_db()
+    return f"{db.target}#{audit.latest_change(db)}"
 
 
 def clear_caches() -> None:

@@ -188,7 +188,7 @@ def test_dashboard__low_stock_cover_and_reorder_match_python(history, owner):
             daily = units.get((store, sku), 0) / days
             expected[(store, sku)] = (
                 n / daily if daily else None,
-                max(math.ceil(daily * cover), REORDER[sku] + 1) - n,
+                max(-(-units.get((store, sku), 0) * cover // days), REORDER[sku] + 1) - n,
             )
     got = {(r["store"], r["sku"]): (r["days_of_cover"], r["suggested_reorder"]) for r in low["rows"]}
     assert got.keys() == expected.keys()

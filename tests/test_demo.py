@@ -108,7 +108,7 @@ def test_generate__ledger_is_ordered_in_time_with_sensible_kinds(db: Database) -
         }
         assert tx.scalar("SELECT count(*) FROM movements WHERE kind = 'stock_in' AND vendor_id IS NULL") == 0
         hours = tx.one(
-            "SELECT min(hour(created_at AT TIME ZONE 'UTC')), max(hour(created_at AT TIME ZONE 'UTC'))"
+            "SELECT min(extract(hour FROM created_at AT TIME ZONE 'UTC')), max(extract(hour FROM created_at AT TIME ZONE 'UTC'))"
             " FROM movements WHERE kind = 'sale'"
         )
         assert hours == (8, 21)
@@ -122,11 +122,11 @@ def test_generate__weekends_sell_more_than_weekdays(db: Database) -> None:
 
     with db.reader() as tx:
         weekend, weekday = tx.one(
-            "SELECT avg(units) FILTER (WHERE isodow(day) >= 6), avg(units) FILTER (WHERE isodow(day) < 6)"
+            "SELECT avg(units) FILTER (WHERE extract(isodow FROM day) >= 6), avg(units) FILTER (WHERE extract(isodow FROM day) < 6)"
             " FROM (SELECT CAST(created_at AT TIME ZONE 'UTC' AS DATE) AS day, -sum(delta) AS units"
             "       FROM movements WHERE kind = 'sale' GROUP BY 1) d"
         )
-    assert weekend > 1.2 * weekday
+    assert float(weekend) > 1.2 * float(weekday)
 
 
 def test_generate__some_pairs_end_low_and_some_out_of_stock(db: Database) -> None:

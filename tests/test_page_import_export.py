@@ -22,10 +22,10 @@ OWNER = Actor(email="owner@shop.test", role="owner", name="Olivia Owner")
 
 
 @pytest.fixture
-def shop(db: Database, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+def shop(db: Database, db_target: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
     """The page opens the test database (env INVENTORY_DB); Streamlit's caches start and end empty."""
     seed(db)
-    monkeypatch.setenv("INVENTORY_DB", str(db_path))
+    monkeypatch.setenv("INVENTORY_DB", db_target)
     st.cache_resource.clear()
     st.cache_data.clear()
     yield db

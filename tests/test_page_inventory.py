@@ -412,3 +412,25 @@ def test_product_details__unknown_sku_is_a_sentence_and_staff_do_not_see_the_for
     at.text_input(key="details_sku").input("NOPE-1").run()
     assert not at.exception and "There is no product with SKU 'NOPE-1'." in _texts(at.error)
     assert not [t for t in open_page(staff).text_input if t.key == "details_sku"]
+
+
+def test_inventory_page__a_change_made_by_another_process_shows_on_the_next_run(open_page, owner, shop, db_target):
+    """Several app processes share one PostgreSQL database: a write by another process (here: a second, separate
+    ``Database`` on the same target, which does not clear this process's caches) shows in the next session that
+    opens the page (a browser reload), not once the process's read cache expires."""
+    from core import open_db
+    from core.audit import latest_change
+
+    at = open_page(owner)
+    before = latest_change(shop)
+    soap = next(r for r in _loaded(at)["data"]["rows"] if r["sku"] == "SOAP-100")
+    assert soap["quantity"] == 8
+    other = open_db(db_target)
+    try:
+        set_count(other, SYSTEM, "S1", "SOAP-100", 3)
+    finally:
+        other.close()
+    assert latest_change(shop) > before
+    at = open_page(owner)  # a new session in this process: the read cache is shared between sessions
+    soap = next(r for r in _loaded(at)["data"]["rows"] if r["sku"] == "SOAP-100")
+    assert soap["quantity"] == 3

@@ -43,12 +43,13 @@ def test_system_page__full_check_runs_on_demand(shop, owner, app_db):
     assert any("Every invariant holds" in s.value for s in at.success)
 
 
-def test_system_page__backup_now_writes_a_file(shop, owner, app_db):
+def test_system_page__backup_now_writes_a_file(shop, owner, app_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("INVENTORY_BACKUP_DIR", str(tmp_path / "backups"))
     at = open_page(owner)
     at.button(key="sys_backup").click().run()
     assert not at.exception
     message = next(s.value for s in at.success if "Backup written" in s.value)
-    backups = list((app_db.parent / "backups").glob("inventory-*.duckdb"))
+    backups = list((tmp_path / "backups").glob("inventory-*.duckdb"))
     assert len(backups) == 1 and str(backups[0]) in message
 
 

@@ -95,7 +95,13 @@ def test_store_scope__owner_everything_staff_their_stores():
 
 def _everything_but_audit(db):
     with db.reader() as tx:
-        tables = [r[0] for r in tx.all("SELECT table_name FROM information_schema.tables WHERE table_name <> 'audit'")]
+        tables = [
+            r[0]
+            for r in tx.all(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = current_schema() AND table_name <> 'audit'"
+            )
+        ]
         return {t: table_rows(tx, t) for t in sorted(tables)}
 
 

@@ -24,6 +24,7 @@ from core.permissions import SYSTEM
 from core.reports import EXPORT_COLUMNS, export_movements, movement_report, product_across_stores
 from core.stock import record_removal, record_sale, set_count, stock_in, transfer
 from core.system import backup_now, default_backup_dir, health_check, system_status
+from tests.conftest import ROOT
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
 TODAY = date.today()
@@ -369,6 +370,7 @@ def test_health_check__lists_a_problem(shop, owner):
     assert result["ok"] is False and any("ledger" in p for p in result["problems"])
 
 
+@pytest.mark.duckdb_only
 def test_backup_now__writes_an_openable_copy_beside_the_database(shop, ledger, owner, db_path, monkeypatch):
     monkeypatch.delenv("INVENTORY_BACKUP_DIR", raising=False)
     assert default_backup_dir(shop) == db_path.parent / "backups"
@@ -377,6 +379,22 @@ def test_backup_now__writes_an_openable_copy_beside_the_database(shop, ledger, o
     assert path.parent == db_path.parent / "backups" and result["bytes"] > 0
     copy = open_db(str(path))
     try:
+        with copy.reader() as tx:
+            assert tx.scalar("SELECT count(*) FROM movements") == len(ledger)
+    finally:
+        copy.close()
+
+
+def test_backup_now__on_postgresql_defaults_to_data_backups_and_copies_into_a_duckdb_file(
+    shop, ledger, owner, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("INVENTORY_BACKUP_DIR", raising=False)
+    if shop.kind == "postgres":  # no file of its own to sit beside
+        assert default_backup_dir(shop) == ROOT / "data" / "backups"
+    result = backup_now(shop, owner, tmp_path / "elsewhere")
+    copy = open_db(result["path"])
+    try:
+        assert copy.kind == "duckdb"
         with copy.reader() as tx:
             assert tx.scalar("SELECT count(*) FROM movements") == len(ledger)
     finally:

@@ -156,13 +156,6 @@ def test_a_save_on_one_server_is_seen_on_the_other_after_reload(
     no_errors_logged(server_b)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 7 finding: pages/inventory.py caches _load in st.cache_data (ttl 60 s) per process and"
-    " ui.clear_caches() clears only the writing process's cache, so a browser reload on server B within 60 s of a"
-    " save on server A still shows the old quantity (remove this mark when fixed)",
-)
 def test_a_browser_reload_on_the_other_server_shows_the_saved_value(
     two_servers: tuple[AppServer, AppServer], page: Any, second_page: Any
 ) -> None:
