@@ -236,7 +236,9 @@ def _as(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Inventory Lite command line.")
     parser.add_argument(
-        "--db", metavar="TARGET", help="DuckDB file (default: env INVENTORY_DB, else data/inventory.duckdb)"
+        "--db",
+        metavar="TARGET",
+        help="a DuckDB file or a postgresql:// URL (default: env INVENTORY_DB, else data/inventory.duckdb)",
     )
     parser.add_argument("--verbose", action="store_true", help="print the JSON operation log to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

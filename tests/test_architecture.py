@@ -14,6 +14,7 @@ CORE = sorted((ROOT / "core").glob("*.py"))
 UI = sorted((ROOT / "pages").glob("*.py")) + ([ROOT / "app.py"] if (ROOT / "app.py").exists() else [])
 DRIVERS = {"duckdb", "psycopg", "psycopg2", "psycopg_pool", "sqlite3"}
 ADAPTER = ROOT / "core" / "db.py"
+POSTGRES_ADAPTER = ROOT / "core" / "db_postgres.py"
 SQL = re.compile(
     r"\bSELECT\s|\bINSERT\s+INTO\b|\bDELETE\s+FROM\b|\bUPDATE\s+\w+\s+SET\b|\bCREATE\s+TABLE\b|\bALTER\s+TABLE\b"
 )
@@ -57,6 +58,8 @@ def test_core__never_imports_streamlit(path):
 def test_core__only_the_adapter_imports_a_driver(path):
     if path == ADAPTER:
         assert "duckdb" in _imports(path)
+    elif path == POSTGRES_ADAPTER:
+        assert _imports(path) & DRIVERS == {"psycopg", "psycopg_pool"}
     else:
         assert not (_imports(path) & DRIVERS), f"{path.name} imports a database driver"
 
