@@ -24,7 +24,7 @@ from tests.pg_server import PgServer
 
 @pytest.fixture(scope="module")
 def pg(pg_server: PgServer) -> Iterator[Database]:
-    """One migrated PostgreSQL database for this file: every test loads into its own TEMP table and rolls back."""
+    """One migrated PostgreSQL database for this file: every load goes into a TEMP table dropped at its commit."""
     url = pg_server.new_database(TEMPLATE)
     db = open_db(url)
     yield db
@@ -37,8 +37,8 @@ def loaded(db: Database, columns: str, frame: pd.DataFrame) -> list[tuple[Any, .
     frame = frame.copy()
     frame.insert(0, "pos", np.arange(len(frame)))
     names = ", ".join(frame.columns[1:])
-    with db.reader() as tx:  # rolled back at the end: nothing stays behind
-        tx.execute(f"CREATE TEMP TABLE t (pos INTEGER, {columns})")
+    with db.transaction() as tx:  # nothing stays behind
+        tx.execute(f"CREATE TEMP TABLE t (pos INTEGER, {columns}) ON COMMIT DROP")
         tx.load_frame("t", frame)
         return tx.all(f"SELECT {names} FROM t ORDER BY pos")
 
@@ -149,8 +149,8 @@ def test_a_frame_longer_than_one_slice__arrives_whole_and_in_order(pg):
     n = 120_001  # three slices of COPY text
     frame = pd.DataFrame({"n": np.arange(n), "s": pd.Series([f"r{i}" for i in range(n)], dtype="str")})
     frame = frame.set_axis(np.arange(n)[::-1] * 3)  # an index that is neither 0..n-1 nor sorted
-    with pg.reader() as tx:
-        tx.execute("CREATE TEMP TABLE big (n INTEGER, s VARCHAR)")
+    with pg.transaction() as tx:
+        tx.execute("CREATE TEMP TABLE big (n INTEGER, s VARCHAR) ON COMMIT DROP")
         tx.load_frame("big", frame)
         count, total, mismatched = tx.one(
             "SELECT count(*), sum(n), count(*) FILTER (WHERE s <> 'r' || n) FROM big"
