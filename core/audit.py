@@ -24,11 +24,16 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def latest_change(db: Database) -> int:
-    """The newest audit row's id (0 for none). Every write leaves an audit row, so this number moves whenever the
-    data may have changed, whichever app process made the change: a cheap key for caches of reads."""
+def latest_change(db: Database) -> str:
+    """A mark that moves whenever the data may have changed, whichever app process changed it: a cheap key for
+    caches of reads (every write leaves an audit row). The newest audit id alone is not enough: ids are handed out
+    when a row is written, not when its transaction commits, so a transaction holding a lower id can commit after
+    a higher one; the count of the newest thousand ids moves then too."""
     with db.reader() as tx:
-        return int(tx.scalar("SELECT coalesce(max(id), 0) FROM audit"))
+        newest, recent = tx.one(
+            "SELECT m, (SELECT count(*) FROM audit WHERE id > m - 1000) FROM (SELECT coalesce(max(id), 0) AS m FROM audit) t"
+        ) or (0, 0)
+    return f"{newest}.{recent}"
 
 
 def to_json(value: Any) -> str | None:

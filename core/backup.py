@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core import audit
-from core.db import Database
+from core.db import Database, Tx
 from core.errors import ValidationError
 from core.ops import run
 from core.permissions import Actor, require
@@ -31,7 +31,7 @@ def backup(db: Database, actor: Actor, directory: str | Path) -> dict[str, Any]:
             ) from exc
         if not target.exists():  # a retried transaction must not copy twice
             if db.kind == "postgres":
-                copy_into_duckdb(db, target)
+                copy_into_duckdb(db, tx, target)
             else:
                 db.backup_to(str(target))
         audit.write(tx, actor.email, "system.backup", "database", str(target), None, {"path": str(target)})
@@ -42,19 +42,19 @@ def backup(db: Database, actor: Actor, directory: str | Path) -> dict[str, Any]:
     return result
 
 
-def copy_into_duckdb(db: Database, target: Path) -> None:
-    """Copy every table and sequence of ``db`` (PostgreSQL) into a new DuckDB file made by the same migrations.
-    Read on one snapshot, so the copy is consistent while the app keeps writing."""
+def copy_into_duckdb(db: Database, source: Tx, target: Path) -> None:
+    """Copy every table and sequence of ``db`` (PostgreSQL), as ``source`` (an open transaction: one snapshot, so
+    the copy is consistent while the app keeps writing) sees them, into a new DuckDB file made by the same
+    migrations. Streams each table in slices, so memory stays flat however long the ledger is."""
     from core import open_db  # the package's opener: it migrates the new file
 
     copy = open_db(str(target))
     try:
-        with db.reader() as source, copy.transaction() as dest:
+        with copy.transaction() as dest:
             tables, sequences = db.catalog(source)
             for table in tables:
                 dest.execute(f"DELETE FROM {table}")  # the copy's own settings rows give way to the original's
-                frame = source.frame(f"SELECT * FROM {table}")
-                if len(frame):
+                for frame in source.frames(f"SELECT * FROM {table}"):
                     dest.load_frame(table, frame)
             for name, value in sequences:
                 dest.execute(f"SELECT setval('{name}', {int(value)})")

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.db import Database, Tx
-from core.kpis import compute_kpis, store_filter
+from core.kpis import kpis_in, store_filter
 from core.ops import run
 from core.permissions import Actor
 from core.validate import clean_int
@@ -228,7 +228,7 @@ def dashboard(
     def body(tx: Tx) -> dict[str, Any]:
         where_m = store_filter(tx, actor, store, "m.store_id", action="report.read")
         where_s = store_filter(tx, actor, store, "s.store_id", action="report.read")
-        kpis = compute_kpis(db, actor, store)
+        kpis = kpis_in(tx, actor, store)
         period = {"days": days, "start": bounds["start"].date(), "end": (bounds["end"] - timedelta(days=1)).date()}
         return {
             "period": period,

@@ -20,6 +20,7 @@ Driver exceptions are translated in the two adapter modules and nowhere else:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -28,7 +29,6 @@ from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
 import pandas as pd
@@ -38,6 +38,7 @@ from core.errors import StoreBusy, ValidationError, WriteConflict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "inventory.duckdb"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+FRAME_ROWS = 100_000
 
 Params = Sequence[Any] | None
 
@@ -53,15 +54,23 @@ def is_postgres(target: str) -> bool:
 
 
 def safe_label(target: str) -> str:
-    """The target as it may be shown or logged: a PostgreSQL URL without its password."""
+    """The target as it may be shown or logged: a PostgreSQL URL without its password (``user:pw@`` or a
+    ``password=`` parameter; any URL form, several hosts included)."""
     if not is_postgres(target):
         return target
-    parts = urlsplit(target)
-    if parts.password is None:
-        return target
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    masked = re.sub(r"^([a-z]+://[^:/@?#]*):[^@/?#]*@", r"\1:***@", target)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", masked, flags=re.IGNORECASE)
+
+
+@functools.cache
+def local_timezone() -> str:
+    """The time zone DuckDB works in here (the machine's): PostgreSQL sessions are set to the same one, so both
+    engines cut days and show times alike."""
+    con = duckdb.connect(":memory:")
+    try:
+        return str(con.execute("SELECT current_setting('TimeZone')").fetchone()[0])  # type: ignore[index]
+    finally:
+        con.close()
 
 
 def _holder_of(message: str) -> str:
@@ -149,6 +158,15 @@ class Tx:
         """The result as a pandas DataFrame."""
         self.execute(sql, params)
         return self._cur.df()
+
+    def frames(self, sql: str, rows: int = FRAME_ROWS) -> Iterator[pd.DataFrame]:
+        """The result as DataFrames of up to about ``rows`` rows each (never all of a large table in memory)."""
+        self.execute(sql)
+        while True:
+            chunk = self._cur.fetch_df_chunk(max(1, rows // 2048))
+            if not len(chunk):
+                return
+            yield chunk
 
     def load_frame(self, table: str, frame: pd.DataFrame) -> None:
         """Bulk-insert a pandas DataFrame whose columns are named as ``table``'s (a staging table)."""

@@ -13,18 +13,19 @@ With ``core.db`` the only module that imports a database driver (psycopg here, d
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import pandas as pd
 import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
 
-from core.db import TOO_LARGE, Database, Params, Tx, first_line, resolve_target
+from core.db import FRAME_ROWS, TOO_LARGE, Database, Params, Tx, first_line, local_timezone, resolve_target
 from core.errors import StoreBusy, ValidationError, WriteConflict
 
 DEFAULT_POOL_SIZE = 10
@@ -73,13 +74,19 @@ class PgTx(Tx):
     def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
         """The result as a pandas DataFrame, typed as DuckDB's would be (numbers as numbers, times as datetimes)."""
         self.execute(sql, params)
-        names = [d.name for d in self._cur.description or []]
-        frame = pd.DataFrame.from_records(self._fetchall(), columns=names, coerce_float=True)
-        for name in names:
-            column = frame[name]
-            if column.dtype == object and len(column) and column.map(type).eq(Decimal).any():
-                frame[name] = pd.to_numeric(column, errors="coerce").astype("float64")
-        return frame
+        return _to_frame(self._fetchall(), [d.name for d in self._cur.description or []])
+
+    def frames(self, sql: str, rows: int = FRAME_ROWS) -> Iterator[pd.DataFrame]:
+        """The result as DataFrames of up to ``rows`` rows each, through a server-side cursor in this transaction
+        (never all of a large table in memory)."""
+        try:
+            with psycopg.RawServerCursor(self._cur.connection, f"frames_{id(self)}") as cur:
+                cur.execute(sql)
+                names = [d.name for d in cur.description or []]
+                while batch := cur.fetchmany(rows):
+                    yield _to_frame(batch, names)
+        except psycopg.Error as exc:
+            raise _translate_pg(exc) from exc
 
     def load_frame(self, table: str, frame: pd.DataFrame) -> None:
         """Bulk-insert a pandas DataFrame whose columns are named as ``table``'s, with one COPY in text format.
@@ -180,10 +187,22 @@ def _plain(column: pd.Series) -> Any:
     return pc.fill_null(fields, pa.scalar("\\N", text))
 
 
+def _to_frame(records: list[tuple[Any, ...]], names: list[str]) -> pd.DataFrame:
+    """Rows as a DataFrame typed like DuckDB's ``df()``: DECIMAL columns as float64, not objects."""
+    frame = pd.DataFrame.from_records(records, columns=names, coerce_float=True)
+    for name in names:
+        column = frame[name]
+        if column.dtype == object and len(column) and column.map(type).eq(Decimal).any():
+            frame[name] = pd.to_numeric(column, errors="coerce").astype("float64")
+    return frame
+
+
 class PostgresDatabase(Database):
     """A PostgreSQL database shared by several app processes, through a psycopg 3 connection pool.
 
-    Pool size: env ``INVENTORY_DB_POOL`` (default 10 connections a process). Sessions run in UTC.
+    Pool size: env ``INVENTORY_DB_POOL`` (default 10 connections a process, at least 2). Sessions use the time zone
+    DuckDB would (the machine's, ``core.db.local_timezone``), so days are cut alike; JIT compilation is off (it
+    cost whole seconds on the short analytical queries here).
     """
 
     kind = "postgres"
@@ -191,12 +210,18 @@ class PostgresDatabase(Database):
     def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
         self.target = resolve_target(target)
         size = _pool_size()
+        self._held = threading.local()  # how many pooled connections this thread holds (see _connection)
         self._pool = psycopg_pool.ConnectionPool(
             self.target,
             min_size=1,
             max_size=size,
-            kwargs={"cursor_factory": psycopg.RawCursor, "options": "-c timezone=UTC", "connect_timeout": 10},
+            kwargs={
+                "cursor_factory": psycopg.RawCursor,
+                "options": f"-c timezone={local_timezone()} -c jit=off",
+                "connect_timeout": 10,
+            },
             configure=_configure,
+            check=psycopg_pool.ConnectionPool.check_connection,  # a connection lost to a restart is replaced
             open=False,
             timeout=30,
             name="inventory",
@@ -210,7 +235,16 @@ class PostgresDatabase(Database):
         self.closed = False
 
     @contextmanager
-    def _connection(self, *, autocommit: bool = False, read_only: bool = False) -> Iterator[psycopg.Connection[Any]]:
+    def _connection(
+        self, *, autocommit: bool = False, read_only: bool = False, counted: bool = True
+    ) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection for one block. A thread asking for a second while it holds one could deadlock the
+        pool (every thread holding one, waiting for another): with env ``INVENTORY_STRICT_POOL=1`` (the tests)
+        that raises at once; code passes its open ``Tx`` down instead."""
+        depth = getattr(self._held, "depth", 0)
+        if depth and counted and os.environ.get("INVENTORY_STRICT_POOL") == "1":
+            raise RuntimeError("a second pooled connection was asked for while this thread holds one")
+        self._held.depth = depth + (1 if counted else 0)
         try:
             with self._pool.connection() as conn:
                 conn.autocommit = autocommit
@@ -220,6 +254,8 @@ class PostgresDatabase(Database):
             raise _translate_pg(exc) from exc
         except psycopg_pool.PoolTimeout as exc:
             raise StoreBusy("The PostgreSQL database is busy: no connection became free in time. Try again.") from exc
+        finally:
+            self._held.depth = depth
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -243,8 +279,9 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def schema_lock(self) -> Iterator[None]:
-        """A session advisory lock: a second process starting at the same time waits, then finds it all done."""
-        with self._connection(autocommit=True) as conn:
+        """A session advisory lock: a second process starting at the same time waits, then finds it all done.
+        Its connection is held while the migrations take another (hence a pool of at least two)."""
+        with self._connection(autocommit=True, counted=False) as conn:
             conn.execute("SELECT pg_advisory_lock(7340011)")
             try:
                 yield
@@ -280,7 +317,7 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 def _pool_size() -> int:
     raw = os.environ.get("INVENTORY_DB_POOL", "")
     try:
-        return max(1, int(raw)) if raw else DEFAULT_POOL_SIZE
+        return max(2, int(raw)) if raw else DEFAULT_POOL_SIZE
     except ValueError:
         message = f"INVENTORY_DB_POOL must be a whole number, not {raw!r}."
         raise ValidationError.single("INVENTORY_DB_POOL", message) from None
@@ -288,8 +325,11 @@ def _pool_size() -> int:
 
 def _connect_failure(target: str) -> str:
     """Why a connection fails, in the server's words (first line), without the password."""
+    password = None
     try:
+        password = conninfo_to_dict(target).get("password")
         psycopg.connect(target, connect_timeout=5).close()
     except psycopg.Error as exc:
-        return first_line(exc).replace(urlsplit(target).password or "\0", "***")
+        text = first_line(exc)
+        return text.replace(str(password), "***") if password else text
     return "no connection became ready in time."

@@ -35,23 +35,28 @@ def compute_kpis(db: Database, actor: Actor, store: str | None = None) -> dict[s
     """``{total_skus, total_units, stock_value, low_stock, out_of_stock, stores}`` for one store or all the
     stores ``actor`` may see. Raises ``NotFound``, ``PermissionDenied``."""
     with db.reader() as tx:
-        where = store_filter(tx, actor, store)
-        where_stores = store_filter(tx, actor, store, column="st.id")
-        # Aggregate per product first (a hash aggregate over 10k groups), then price the 10k sums: much cheaper
-        # than count(DISTINCT ...) and a DECIMAL multiply on every one of millions of stock rows.
-        row = tx.dicts(
-            "WITH per_product AS ("
-            " SELECT s.product_id, sum(s.quantity) AS units,"
-            " count(*) FILTER (WHERE s.quantity > 0 AND s.quantity <= p.reorder_level) AS low_stock,"
-            " count(*) FILTER (WHERE s.quantity = 0) AS out_of_stock"
-            " FROM stock s JOIN products p ON p.id = s.product_id JOIN stores st ON st.id = s.store_id"
-            f" WHERE p.active AND st.active AND {where} GROUP BY s.product_id)"
-            " SELECT count(*) AS total_skus, coalesce(sum(pp.units), 0) AS total_units,"
-            " coalesce(sum(CAST(pp.units AS DECIMAL(38, 0)) * p.unit_price), 0) AS stock_value,"
-            " coalesce(sum(pp.low_stock), 0) AS low_stock, coalesce(sum(pp.out_of_stock), 0) AS out_of_stock,"
-            f" (SELECT count(*) FROM stores st WHERE st.active AND {where_stores}) AS stores"
-            " FROM per_product pp JOIN products p ON p.id = pp.product_id"
-        )[0]
+        return kpis_in(tx, actor, store)
+
+
+def kpis_in(tx: Tx, actor: Actor, store: str | None = None) -> dict[str, Any]:
+    """``compute_kpis`` inside an open transaction (the dashboard's: one snapshot, one pooled connection)."""
+    where = store_filter(tx, actor, store)
+    where_stores = store_filter(tx, actor, store, column="st.id")
+    # Aggregate per product first (a hash aggregate over 10k groups), then price the 10k sums: much cheaper
+    # than count(DISTINCT ...) and a DECIMAL multiply on every one of millions of stock rows.
+    row = tx.dicts(
+        "WITH per_product AS ("
+        " SELECT s.product_id, sum(s.quantity) AS units,"
+        " count(*) FILTER (WHERE s.quantity > 0 AND s.quantity <= p.reorder_level) AS low_stock,"
+        " count(*) FILTER (WHERE s.quantity = 0) AS out_of_stock"
+        " FROM stock s JOIN products p ON p.id = s.product_id JOIN stores st ON st.id = s.store_id"
+        f" WHERE p.active AND st.active AND {where} GROUP BY s.product_id)"
+        " SELECT count(*) AS total_skus, coalesce(sum(pp.units), 0) AS total_units,"
+        " coalesce(sum(CAST(pp.units AS DECIMAL(38, 0)) * p.unit_price), 0) AS stock_value,"
+        " coalesce(sum(pp.low_stock), 0) AS low_stock, coalesce(sum(pp.out_of_stock), 0) AS out_of_stock,"
+        f" (SELECT count(*) FROM stores st WHERE st.active AND {where_stores}) AS stores"
+        " FROM per_product pp JOIN products p ON p.id = pp.product_id"
+    )[0]
     value = Decimal(row["stock_value"] or 0).quantize(Decimal("0.01"))
     return {
         "total_skus": int(row["total_skus"]),

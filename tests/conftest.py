@@ -24,6 +24,7 @@ OWNER_EMAIL, STAFF_EMAIL = "owner@shop.test", "staff@shop.test"
 PASSWORD = "correct horse 42"
 
 os.environ.setdefault("INVENTORY_LOG_LEVEL", "ERROR")
+os.environ.setdefault("INVENTORY_STRICT_POOL", "1")  # a nested pooled connection (a latent pool deadlock) raises
 REAL_GENSALT = bcrypt.gensalt
 
 

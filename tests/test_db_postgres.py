@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from core import open_db
-from core.catalog import update_product
+from core.catalog import add_store, update_product
 from core.check import check
-from core.db import Database, safe_label
+from core.db import Database, local_timezone, safe_label
 from core.errors import ConflictError, StoreBusy, ValidationError, WriteConflict
 from core.permissions import SYSTEM
 from core.schema import MIGRATIONS, current_version
@@ -72,6 +72,28 @@ def test_safe_label__hides_only_the_password():
     assert safe_label("postgresql://shop:pw@db.local:5432/inv") == "postgresql://shop:***@db.local:5432/inv"
     assert safe_label("postgresql://shop@db.local/inv") == "postgresql://shop@db.local/inv"
     assert safe_label("data/inventory.duckdb") == "data/inventory.duckdb"
+    assert (
+        safe_label("postgresql:///inv?sslmode=require&password=pw") == "postgresql:///inv?sslmode=require&password=***"
+    )
+    assert safe_label("postgresql://u:pw@h1:5432,h2:5432/inv") == "postgresql://u:***@h1:5432,h2:5432/inv"
+
+
+def test_sessions__use_the_time_zone_duckdb_uses_and_no_jit(pg):
+    """Days are cut alike on both engines (reports, the dashboard, exports): PostgreSQL sessions run in the time
+    zone DuckDB works in here. JIT is off: it cost seconds on the short analytical queries."""
+    with pg.reader() as tx:
+        assert tx.scalar("SELECT current_setting('TimeZone')") == local_timezone()
+        assert tx.scalar("SELECT current_setting('jit')") == "off"
+
+
+def test_connections_lost_to_a_server_restart__are_replaced_not_shown_to_a_user(pg, pg_server):
+    add_store(pg, SYSTEM, "S3", "Third")  # the pool holds working connections now
+    name = pg.target.rsplit("/", 1)[1]
+    pg_server.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+    for code in ("S4", "S5", "S6"):
+        add_store(pg, SYSTEM, code, f"Store {code}")
+    with pg.reader() as tx:
+        assert tx.scalar("SELECT count(*) FROM stores") == 6
 
 
 def test_pool_size__must_be_a_whole_number(pg_url, monkeypatch):
@@ -80,9 +102,17 @@ def test_pool_size__must_be_a_whole_number(pg_url, monkeypatch):
         Database(pg_url)
 
 
-def test_a_row_changed_since_the_snapshot__is_a_write_conflict_not_a_lost_update(pg):
+def test_a_nested_connection_on_one_thread__raises_in_strict_mode(pg):
+    """Holding a pooled connection while asking for another can deadlock the pool when every thread does it; the
+    tests run strict, so any such nesting in core fails the suite instead of hanging a busy app."""
+    with pg.transaction(), pytest.raises(RuntimeError, match="second pooled connection"), pg.reader():
+        pass
+
+
+def test_a_row_changed_since_the_snapshot__is_a_write_conflict_not_a_lost_update(pg, monkeypatch):
     """Two transactions read the same stock row; the second to write gets WriteConflict (SQLSTATE 40001), which the
     runner retries, instead of overwriting the first one's change with a stale value."""
+    monkeypatch.setenv("INVENTORY_STRICT_POOL", "0")  # two transactions from one thread, on purpose
     with pg.transaction() as first:
         seen = first.scalar("SELECT quantity FROM stock WHERE product_id = 1")
         with pg.transaction() as second:
