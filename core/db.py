@@ -33,7 +33,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from core.errors import StoreBusy, ValidationError, WriteConflict
+from core.errors import DuplicateKey, StoreBusy, ValidationError, WriteConflict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "inventory.duckdb"
@@ -96,7 +96,7 @@ def _translate(exc: BaseException) -> BaseException:
         return WriteConflict()
     if isinstance(exc, duckdb.ConstraintException):
         if "Duplicate key" in text or "duplicate key" in text:
-            return WriteConflict()
+            return DuplicateKey()
         return ValidationError(f"The change was refused by a database rule: {text.split(':', 1)[-1].strip()}")
     if isinstance(exc, duckdb.OutOfRangeException):
         return ValidationError(TOO_LARGE)
@@ -209,6 +209,10 @@ class Database:
 
     def reader(self) -> ContextManager[Tx]:  # pragma: no cover
         raise NotImplementedError
+
+    def refresh_statistics(self) -> None:
+        """After a bulk load: let the planner see the new row counts (PostgreSQL's ANALYZE; DuckDB keeps its
+        statistics as it writes)."""
 
     def schema_lock(self) -> ContextManager[None]:
         """Held while migrating, so two processes starting at once apply each migration once."""

@@ -26,14 +26,16 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
 from core.db import FRAME_ROWS, TOO_LARGE, Database, Params, Tx, first_line, local_timezone, resolve_target
-from core.errors import StoreBusy, ValidationError, WriteConflict
+from core.errors import DuplicateKey, StoreBusy, ValidationError, WriteConflict
 
 DEFAULT_POOL_SIZE = 10
 
 
 def _translate_pg(exc: BaseException) -> BaseException:
     """Map a psycopg exception to the domain family (or return it unchanged)."""
-    if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected | pg_errors.UniqueViolation):
+    if isinstance(exc, pg_errors.UniqueViolation):
+        return DuplicateKey()
+    if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected):
         return WriteConflict()
     if isinstance(exc, psycopg.IntegrityError):
         diag = exc.diag
@@ -287,6 +289,12 @@ class PostgresDatabase(Database):
                 yield
             finally:
                 conn.execute("SELECT pg_advisory_unlock(7340011)")
+
+    def refresh_statistics(self) -> None:
+        """ANALYZE now rather than when autovacuum gets round to it: right after a demo load the dashboard's plan
+        took 2.6 s without statistics and 0.1 s with them."""
+        with self._connection(autocommit=True) as conn:
+            conn.execute("ANALYZE")
 
     def size_bytes(self) -> int:
         with self.reader() as tx:

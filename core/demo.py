@@ -236,6 +236,8 @@ def generate(
         return summary
 
     result = run(db, actor, "system.demo", body, entity="database", entity_id="demo")
+    report(0.95, "Updating the planner's statistics")
+    db.refresh_statistics()
     report(1.0, "Sample data loaded")
     return result
 

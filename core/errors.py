@@ -121,3 +121,16 @@ class WriteConflict(ConflictError):
         self, message: str = "Someone else changed the same data at the same moment; please try again."
     ) -> None:
         super().__init__(message)
+
+
+class DuplicateKey(WriteConflict):
+    """A row with the same key was written by another transaction (a unique index refused this one).
+
+    Usually two people adding the same thing at once: the retry then finds it and says so. A duplicate that
+    persists after a few attempts is not transient, so the runner stops retrying it early.
+    """
+
+    def __init__(
+        self, message: str = "That already exists (someone may have just added it); nothing was saved."
+    ) -> None:
+        super().__init__(message)

@@ -49,6 +49,9 @@ def _read_source(source: str | os.PathLike[str] | bytes, file_name: str | None) 
     return path.read_bytes(), file_name or path.name
 
 
+LARGE_IMPORT_ROWS = 10_000  # written rows after which the planner's statistics are refreshed
+
+
 def import_file(
     db: Database,
     actor: Actor,
@@ -106,6 +109,8 @@ def import_file(
         report.needs_store = exc.needs_store
     except InventoryError as exc:  # a refusal (PermissionDenied), or a conflict after every retry
         file_report(report, str(exc), "refused")
+    if report.applied and report.created + report.updated >= LARGE_IMPORT_ROWS:
+        db.refresh_statistics()  # PostgreSQL plans the next queries with the new row counts
     report.seconds = round(time.perf_counter() - started, 3)
     step(1.0, "Done")
     return report

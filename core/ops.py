@@ -15,22 +15,29 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_random_exponential
 
 from core import audit, observe
 from core.db import Database, Tx
-from core.errors import ConflictError, InventoryError, PermissionDenied, ValidationError, WriteConflict
+from core.errors import ConflictError, DuplicateKey, InventoryError, PermissionDenied, ValidationError, WriteConflict
 from core.permissions import Actor, can, require
 
 T = TypeVar("T")
 
 RETRY_ATTEMPTS = 30
+DUPLICATE_ATTEMPTS = 3  # a duplicate key that survives a few fresh attempts is not a race: stop early
+
+
+def _stop(state: RetryCallState) -> bool:
+    failed = state.outcome.exception() if state.outcome is not None else None
+    limit = DUPLICATE_ATTEMPTS if isinstance(failed, DuplicateKey) else RETRY_ATTEMPTS
+    return state.attempt_number >= limit
 
 
 def _retrying() -> Retrying:
     return Retrying(
         retry=retry_if_exception_type(WriteConflict),
-        stop=stop_after_attempt(RETRY_ATTEMPTS),
+        stop=_stop,
         wait=wait_random_exponential(multiplier=0.002, max=0.1),
         reraise=True,
     )

@@ -100,7 +100,8 @@ class Staging:
         def aligned(frame: pd.DataFrame) -> bool:
             return len(frame) == len(rows) and bool((frame["line"].to_numpy() == rows["line"].to_numpy()).all())
 
-        flags = tx.frame(select_flags)  # the engine keeps the load's order; sorted only if it ever did not
+        # DuckDB keeps the load's order (sorted only if it ever did not); PostgreSQL's updates move rows around
+        flags = tx.frame(select_flags + (" ORDER BY line" if tx.kind == "postgres" else ""))
         if not aligned(flags):
             flags = tx.frame(select_flags + " ORDER BY line")
             if not aligned(flags):

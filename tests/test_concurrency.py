@@ -176,3 +176,20 @@ def test_counts_and_sales_at_once__the_ledger_still_adds_up(db):
         t.join()
     assert not errors, errors[:3]
     assert check(db) == {"ok": True, "problems": []}
+
+
+def test_a_duplicate_key_that_persists__is_retried_three_times_not_thirty(shop):
+    """A unique index refusing a row is usually two people adding the same thing at once (the retry then sees it);
+    one that survives fresh attempts is no race, so the runner gives up after three and says so."""
+    from core.errors import DuplicateKey
+    from core.ops import DUPLICATE_ATTEMPTS, transact
+
+    attempts = []
+
+    def body(tx):
+        attempts.append(1)
+        tx.execute("INSERT INTO stores (code, name) VALUES ('S1', 'Again')")  # S1 exists: no check, on purpose
+
+    with pytest.raises(DuplicateKey, match="already exists"):
+        transact(shop, body)
+    assert len(attempts) == DUPLICATE_ATTEMPTS == 3

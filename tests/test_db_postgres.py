@@ -212,3 +212,19 @@ def test_cli__runs_on_a_postgresql_url(pg_url):
     assert sale.returncode == 0, sale.stdout + sale.stderr
     checked = cli("check", "--json")
     assert checked.returncode == 0 and json.loads(checked.stdout)["ok"] is True
+
+
+def test_demo_and_large_imports__refresh_the_planners_statistics(pg_url):
+    from core.demo import generate
+
+    db = open_db(pg_url)
+    try:
+        generate(db, SYSTEM, stores=2, products=30, days=5, seed=1)
+        with db.reader() as tx:
+            analyzed = tx.scalar(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE relname IN ('movements', 'stock')"
+                " AND coalesce(last_analyze, last_autoanalyze) IS NOT NULL"
+            )
+        assert analyzed == 2
+    finally:
+        db.close()
