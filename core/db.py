@@ -113,15 +113,17 @@ class Tx:
     """A cursor inside one transaction (or, from ``Database.reader``, a read-only view of the database)."""
 
     kind = "duckdb"
+    driver_error: type[Exception] = duckdb.Error  # the engine's exceptions, and how they become domain errors
+    translate = staticmethod(_translate)
 
     def __init__(self, cursor: Any) -> None:
         self._cur = cursor
 
     def execute(self, sql: str, params: Params = None) -> None:
         try:
-            self._cur.execute(sql, params or [])
-        except duckdb.Error as exc:
-            raise _translate(exc) from exc
+            self._cur.execute(sql, params or None)
+        except self.driver_error as exc:
+            raise self.translate(exc) from exc
 
     def _fetchall(self) -> list[tuple[Any, ...]]:
         return self._cur.fetchall()
@@ -151,8 +153,8 @@ class Tx:
             return
         try:
             self._cur.executemany(sql, rows)
-        except duckdb.Error as exc:
-            raise _translate(exc) from exc
+        except self.driver_error as exc:
+            raise self.translate(exc) from exc
 
     def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
         """The result as a pandas DataFrame."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -52,26 +52,14 @@ class PgTx(Tx):
     """The same interface on a psycopg 3 ``RawCursor`` (``$1`` placeholders) inside a pooled connection."""
 
     kind = "postgres"
-
-    def execute(self, sql: str, params: Params = None) -> None:
-        try:
-            self._cur.execute(sql, params or None)
-        except psycopg.Error as exc:
-            raise _translate_pg(exc) from exc
+    driver_error = psycopg.Error
+    translate = staticmethod(_translate_pg)
 
     def _fetchall(self) -> list[tuple[Any, ...]]:
         return self._cur.fetchall() if self._cur.description is not None else []
 
     def _fetchone(self) -> tuple[Any, ...] | None:
         return self._cur.fetchone() if self._cur.description is not None else None
-
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        try:
-            self._cur.executemany(sql, rows)
-        except psycopg.Error as exc:
-            raise _translate_pg(exc) from exc
 
     def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
         """The result as a pandas DataFrame, typed as DuckDB's would be (numbers as numbers, times as datetimes)."""

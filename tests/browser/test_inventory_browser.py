@@ -114,10 +114,9 @@ def save(page: Any) -> None:
     wait_idle(page)
 
 
-def quantity_history(server: AppServer, sku: str) -> tuple[int, list[int]]:
-    """After the server stopped: the stored quantity of ``sku`` in S1 and its adjustments' quantity_after."""
-    server.stop()
-    db = open_db(str(server.db_path))
+def stored(target: str, sku: str) -> tuple[int, list[int]]:
+    """Through core: the quantity of ``sku`` in S1 and its adjustments' quantity_after, oldest first."""
+    db = open_db(target)
     try:
         with db.reader() as tx:
             quantity = tx.scalar(
@@ -133,7 +132,13 @@ def quantity_history(server: AppServer, sku: str) -> tuple[int, list[int]]:
             ]
     finally:
         db.close()
-    return quantity, after
+    return int(quantity), [int(a) for a in after]
+
+
+def quantity_history(server: AppServer, sku: str) -> tuple[int, list[int]]:
+    """After the server stopped (it holds the DuckDB file): ``stored`` for its database."""
+    server.stop()
+    return stored(str(server.db_path), sku)
 
 
 def test_staff_edits_a_quantity_in_the_grid_and_it_is_saved(app_server: AppServer, page: Any) -> None:

@@ -23,6 +23,7 @@ from tests.browser.test_inventory_browser import (
     quantity_cell,
     row_of,
     save,
+    stored,
     the_grid,
 )
 from tests.conftest import TEMPLATE
@@ -67,27 +68,6 @@ def second_page(browser: Any) -> Iterator[Any]:
     context.set_default_timeout(20_000)
     yield context.new_page()
     context.close()
-
-
-def stored(target: str, sku: str) -> tuple[int, list[int]]:
-    """Through core, while the servers run: the quantity of ``sku`` in S1 and its adjustments' quantity_after."""
-    db = open_db(target)
-    try:
-        with db.reader() as tx:
-            quantity = tx.scalar(
-                "SELECT s.quantity FROM stock s JOIN products p ON p.id = s.product_id WHERE p.sku = $1", [sku]
-            )
-            after = [
-                r[0]
-                for r in tx.all(
-                    "SELECT m.quantity_after FROM movements m JOIN products p ON p.id = m.product_id"
-                    " WHERE p.sku = $1 AND m.kind = 'adjustment' ORDER BY m.id",
-                    [sku],
-                )
-            ]
-    finally:
-        db.close()
-    return int(quantity), [int(a) for a in after]
 
 
 def audited(target: str) -> list[tuple[str, str, str, str]]:
