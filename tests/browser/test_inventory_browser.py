@@ -96,8 +96,16 @@ def wait_skus(page: Any, expected: list[str], timeout_s: float = 20.0) -> None:
     raise AssertionError(f"the grid shows {seen}, not {sorted(expected)}")
 
 
-def row_of(grid: Any, sku: str) -> int:
-    return column(grid, 0).index(sku)
+def row_of(grid: Any, sku: str, timeout_s: float = 15.0) -> int:
+    """The row of ``sku`` in the grid, waiting while a rerun redraws it (after a save the grid is drawn anew)."""
+    deadline = time.perf_counter() + timeout_s
+    while True:
+        skus = column(grid, 0)
+        if sku in skus:
+            return skus.index(sku)
+        if time.perf_counter() > deadline:
+            raise AssertionError(f"{sku} is not in the grid, which shows {skus}")
+        time.sleep(0.1)
 
 
 def inventory(page: Any, server: AppServer, email: str) -> Any:
