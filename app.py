@@ -19,7 +19,7 @@ an error id (``ui.show_error``); ``/healthz`` and ``/metrics`` are served beside
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +189,7 @@ def _apply_cookie_action(authenticator: Any, settings: Any) -> None:
         action = (action, f"auth_cookie_{action}_{ss['_cookie_seq']}")
         ss["_cookie_action"] = action
         if action[0] == "set" and ss.get("username"):
-            ss["_cookie_token"] = sessions.issue_token(ss["username"], settings)
+            ss["_cookie_token"] = sessions.issue_token(ss["username"], settings, now=ss.get("_signed_in_at"))
     kind, key = action
     if ss.get(key) is True or (kind == "set" and not ss.get("authentication_status")):
         ss.pop("_cookie_action", None)
@@ -213,7 +213,7 @@ def _apply_cookie_action(authenticator: Any, settings: Any) -> None:
 def _submit_sign_in() -> None:
     """The sign-in form's callback. It runs before the script body, so a rerun that something else requests
     meanwhile (the cookie component answering) cannot drop the submit halfway."""
-    from core import users
+    from core import sessions, users
     from core.errors import AuthError
     from pages import ui
 
@@ -228,7 +228,7 @@ def _submit_sign_in() -> None:
     except Exception as exc:
         ss["_sign_in_error"] = f"Sorry, signing in failed. Error id: {ui.error_id_for(exc)}."
         return
-    _establish(actor, datetime.now(UTC))
+    _establish(actor, sessions.database_now(ui.get_db()))  # the clock tokens_valid_after is kept by
     ss["_cookie_action"] = "set"
 
 

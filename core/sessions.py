@@ -100,6 +100,15 @@ def credentials(db: Database) -> dict[str, Any]:
     }
 
 
+def database_now(db: Database) -> datetime:
+    """The database's clock. A session's start is taken from it, as ``tokens_valid_after`` is: with several app
+    hosts, a host whose clock runs behind the database's must not date a fresh sign-in (or the session renewed
+    after a password change) before the change that it follows, which would end it at once."""
+    with db.reader() as tx:
+        now = tx.scalar("SELECT now()")
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
 def issue_token(email: str, settings: SessionSettings, *, now: datetime | None = None) -> str:
     """A login cookie value in streamlit-authenticator's format (HS256 JWT of ``{username, exp_date}``), so its
     cookie manager reads it back; it expires one lifetime from ``now``."""

@@ -18,14 +18,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 import core
-from core import audit, observe
+from core import audit, observe, sessions
 from core.catalog import list_stores
 from core.db import Database
 from core.errors import InventoryError, ValidationError
@@ -165,7 +164,7 @@ def clear_caches() -> None:
 def renew_session() -> None:
     """Keep this browser signed in after its user changed their own password (which ended every earlier
     session): the session starts again now, and ``app.py`` issues a fresh login cookie on the next run."""
-    st.session_state[SIGNED_IN_AT_KEY] = datetime.now(UTC)
+    st.session_state[SIGNED_IN_AT_KEY] = sessions.database_now(get_db())
     st.session_state[COOKIE_ACTION_KEY] = "set"
 
 

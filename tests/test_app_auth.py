@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +229,27 @@ def test_account__password_change_keeps_this_session_and_ends_others(
     assert users.authenticate(shop, STAFF_EMAIL, "brand new secret 9").email == STAFF_EMAIL
     with pytest.raises(Exception, match="not correct"):
         users.authenticate(shop, STAFF_EMAIL, PASSWORD)
+
+
+def test_account__password_change_keeps_this_session_on_a_host_whose_clock_runs_behind(
+    shop: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several app hosts share one database: the renewed session is dated by the database's clock (the one
+    ``tokens_valid_after`` is kept by), so a host an hour behind does not end it the moment the password changes."""
+    import pages.ui
+
+    class BehindClock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return datetime.now(tz) - timedelta(hours=1)
+
+    monkeypatch.setattr(pages.ui, "datetime", BehindClock, raising=False)
+    at = sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL)
+    at = change_password(at, PASSWORD, "brand new secret 9")
+    assert not at.exception
+    at.run()
+    assert signed_in(at)
+    assert at.session_state["_signed_in_at"] >= user(shop, STAFF_EMAIL)["tokens_valid_after"]
 
 
 def test_account__wrong_current_password_changes_nothing(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
