@@ -23,22 +23,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core import validate
 from core.spreadsheet_read import Sheet, normalise_header
 from core.validate import CATEGORY_MAX, NAME_MAX, PRICE_MAX, QTY_MAX, SKU_MAX
 
 FIELDS = ("sku", "name", "category", "unit_price", "reorder_level", "vendor", "active", "quantity", "store")
 PRODUCT_FIELDS = ("name", "category", "unit_price", "reorder_level", "vendor", "active")
-LABELS = {
-    "sku": "SKU",
-    "name": "Name",
-    "category": "Category",
-    "unit_price": "Unit price",
-    "reorder_level": "Reorder level",
-    "vendor": "Vendor",
-    "active": "Active",
-    "quantity": "Quantity",
-    "store": "Store",
-}
+LABELS = {name: validate.LABELS.get(name, name.capitalize()) for name in FIELDS}  # "Active", "Store" added
 ALIASES: dict[str, tuple[str, ...]] = {
     "sku": (
         "sku", "sku code", "sku id", "product sku", "item sku", "item code", "product code", "code", "article",

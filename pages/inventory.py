@@ -215,11 +215,11 @@ def _consume_link() -> None:
         del st.query_params["only"]
 
 
-def _loaded(actor: Actor, query: dict[str, Any]) -> dict[str, Any]:
+def _loaded(actor: Actor, query: dict[str, Any], key: str) -> dict[str, Any]:
     """The page as loaded for this query: reused until the query changes, a save, or a reload."""
     loaded = st.session_state.get(GRID_KEY)
     if loaded is None or loaded["query"] != query:
-        data = _load(ui.data_key(), actor, **query)
+        data = _load(key, actor, **query)
         loaded = {"query": {**query, "page": data["page"]}, "data": data, "key": f"grid_{uuid.uuid4().hex[:10]}"}
         st.session_state[GRID_KEY] = loaded
     return loaded
@@ -380,7 +380,8 @@ def main() -> None:
     search = st.text_input(
         "Search by name or SKU", key="inventory_search", on_change=_first_page, placeholder="e.g. rice or RICE-5KG"
     )
-    categories = _categories(ui.data_key())
+    key = ui.data_key()  # one look at the latest change serves every cached read of this run
+    categories = _categories(key)
     chosen = st.pills(
         "Categories", categories, selection_mode="multi", key="inventory_categories", on_change=_first_page
     )
@@ -397,7 +398,7 @@ def main() -> None:
     previous = st.session_state.get(GRID_KEY)
     if previous and any(previous["query"][k] != query[k] for k in ("store", "search", "cats", "only")):
         query["page"] = 1  # other rows (another store, or filters set from another page): start at the top
-    loaded = ui.call(_loaded, actor, query)
+    loaded = ui.call(_loaded, actor, query, key)
     if loaded is None:
         st.stop()
     data = loaded["data"]

@@ -54,17 +54,7 @@ def _new_order(store: str) -> None:
     round_no = st.session_state.setdefault("order_round", 0)
     with st.expander("New order", expanded=True), st.form("new_order"):
         customer = st.text_input("Customer (optional)", key="order_customer", max_chars=100)
-        frame = st.data_editor(
-            ui.blank_lines(ORDER_ROWS),
-            key=f"order_lines_{round_no}",
-            num_rows="dynamic",
-            hide_index=True,
-            column_config={
-                "sku": st.column_config.TextColumn("SKU", help="Type or scan the SKU", max_chars=64),
-                "quantity": st.column_config.NumberColumn("Quantity", min_value=1, step=1),
-            },
-            width="stretch",
-        )
+        frame = ui.lines_editor(f"order_lines_{round_no}", ORDER_ROWS)
         st.caption("Stock is reduced when the order is created; each line keeps today's price.")
         if not st.form_submit_button("Create order", type="primary"):
             return
@@ -94,7 +84,8 @@ def _order_list(actor: Actor, store: str) -> None:
     st.subheader(f"Orders of {store}")
     st.session_state.setdefault("orders_status", "all")
     status = st.segmented_control("Status", STATUS_FILTER, key="orders_status", format_func=str.capitalize)
-    rows = ui.call(_orders, ui.data_key(), actor, store, status or "all")
+    key = ui.data_key()  # one look at the latest change serves both cached reads
+    rows = ui.call(_orders, key, actor, store, status or "all")
     if not rows:
         st.caption("No orders with this status.")
         return
@@ -115,7 +106,7 @@ def _order_list(actor: Actor, store: str) -> None:
     )
     if chosen is None:
         return
-    lines = ui.call(_lines_of, ui.data_key(), actor, chosen)
+    lines = ui.call(_lines_of, key, actor, chosen)
     if lines:
         st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
     pending = by_id[chosen]["status"] == "pending"

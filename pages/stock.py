@@ -72,11 +72,11 @@ def _moved(result: dict[str, Any]) -> str:
     return ", ".join(f"{m['sku']} {m['delta']:+d} (now {m['quantity_after']})" for m in result["movements"])
 
 
-def _stock_in(store: str, products: dict[str, str]) -> None:
+def _stock_in(store: str, products: dict[str, str], key: str) -> None:
     with st.form("stock_in"):
         sku = _product_select("Product", products, "in_sku")
         qty = st.number_input("Quantity received", min_value=1, value=1, step=1, key="in_qty")
-        vendor = st.selectbox("Vendor", [NO_VENDOR, *_vendors(ui.data_key())], key="in_vendor")
+        vendor = st.selectbox("Vendor", [NO_VENDOR, *_vendors(key)], key="in_vendor")
         note = st.text_input("Note (optional)", key="in_note", max_chars=200)
         if not st.form_submit_button("Record stock-in", type="primary"):
             return
@@ -97,26 +97,11 @@ def _stock_in(store: str, products: dict[str, str]) -> None:
     )
 
 
-def lines_editor(key: str) -> pd.DataFrame:
-    """A few blank (SKU, quantity) lines, more with the + button. ``key`` changes after each success."""
-    return st.data_editor(
-        ui.blank_lines(SALE_ROWS),
-        key=key,
-        num_rows="dynamic",
-        hide_index=True,
-        column_config={
-            "sku": st.column_config.TextColumn("SKU", help="Type or scan the SKU", max_chars=64),
-            "quantity": st.column_config.NumberColumn("Quantity", min_value=1, step=1),
-        },
-        width="stretch",
-    )
-
-
 def _sale(store: str) -> None:
     round_no = st.session_state.setdefault("sale_round", 0)
     with st.form("sale"):
         st.caption("All lines are sold together, or none if any line is short of stock.")
-        frame = lines_editor(f"{SALE_EDITOR}_{round_no}")
+        frame = ui.lines_editor(f"{SALE_EDITOR}_{round_no}", SALE_ROWS)
         if not st.form_submit_button("Record sale", type="primary"):
             return
     lines = ui.filled_lines(frame)
@@ -181,9 +166,9 @@ def _transfer(actor: Actor, store: str, products: dict[str, str]) -> None:
     )
 
 
-def _recent(actor: Actor, store: str) -> None:
+def _recent(actor: Actor, store: str, key: str) -> None:
     st.subheader(f"Recent movements in {store}")
-    rows = ui.call(_movements, ui.data_key(), actor, store)
+    rows = ui.call(_movements, key, actor, store)
     if not rows:
         st.caption("No movements yet.")
         return
@@ -211,21 +196,22 @@ def main() -> None:
     for kind, message in st.session_state.pop(FLASH_KEY, []):
         getattr(st, kind)(message)
     store = ui.store_selector(actor, key="stock_store")
-    products = _products(ui.data_key())
+    key = ui.data_key()  # one look at the latest change serves every cached read of this run
+    products = _products(key)
     if not products:
         st.info("The catalog has no active products yet.")
     tab_in, tab_sale, tab_removal, tab_transfer = st.tabs(
         ["Stock-in", "Sale", "Removal", "Transfer"], key="stock_tab", on_change="rerun"
     )
     with tab_in:
-        _stock_in(store, products)
+        _stock_in(store, products, key)
     with tab_sale:
         _sale(store)
     with tab_removal:
         _removal(store, products)
     with tab_transfer:
         _transfer(actor, store, products)
-    _recent(actor, store)
+    _recent(actor, store, key)
 
 
 main()

@@ -195,10 +195,22 @@ def remember_success(form_key: str, op: str, values: Any) -> None:
     clear_caches()
 
 
-def blank_lines(rows: int) -> pd.DataFrame:
-    """An empty (sku, quantity) table for a lines editor (a sale, a transfer, an order)."""
-    return pd.DataFrame(
+def lines_editor(key: str, rows: int = 5) -> pd.DataFrame:
+    """A (SKU, quantity) lines editor (a sale, a transfer, an order): ``rows`` blank lines, more with the + button.
+    ``key`` changes after each success, which empties it."""
+    blank = pd.DataFrame(
         {"sku": pd.Series([None] * rows, dtype="string"), "quantity": pd.Series([None] * rows, dtype="Int64")}
+    )
+    return st.data_editor(
+        blank,
+        key=key,
+        num_rows="dynamic",
+        hide_index=True,
+        column_config={
+            "sku": st.column_config.TextColumn("SKU", help="Type or scan the SKU", max_chars=64),
+            "quantity": st.column_config.NumberColumn("Quantity", min_value=1, step=1),
+        },
+        width="stretch",
     )
 
 

@@ -64,6 +64,17 @@ def run_page(page: str, actor: Actor | None, *, timeout: float = 30, **state: An
     return at.run()
 
 
+def page_opener(page: str) -> Any:
+    """``open(actor, **session_state)``: ``pages/<page>`` run once for ``actor``, asserting it raised nothing."""
+
+    def make(actor: Actor | None, **state: Any) -> Any:
+        at = run_page(page, actor, **state)
+        assert not at.exception
+        return at
+
+    return make
+
+
 def table_rows(tx: Any, table: str) -> list[tuple[Any, ...]]:
     """Every row of ``table`` in a stable order, on either engine (PostgreSQL has no ``ORDER BY ALL``)."""
     return sorted(tx.all(f"SELECT * FROM {table}"), key=repr)

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.catalog import get_product, update_product
 from core.permissions import SYSTEM
 from core.stock import get_stock, record_sale, set_count
-from tests.conftest import ROOT, run_page
+from tests.conftest import ROOT, page_opener
 
 PAGE = "inventory.py"
 
@@ -20,13 +20,7 @@ PAGE = "inventory.py"
 @pytest.fixture
 def open_page(shop, app_db):
     """``open_page(actor, **session_state)``: the inventory page run once for ``actor`` against the shop."""
-
-    def make(actor, **state):
-        at = run_page(PAGE, actor, **state)
-        assert not at.exception
-        return at
-
-    return make
+    return page_opener(PAGE)
 
 
 def _loaded(at):

@@ -12,7 +12,7 @@ from core.catalog import update_product
 from core.orders import cancel_order, create_order, order_lines
 from core.permissions import SYSTEM
 from core.stock import get_stock
-from tests.conftest import run_page
+from tests.conftest import page_opener
 
 PAGE = "orders.py"
 
@@ -20,13 +20,7 @@ PAGE = "orders.py"
 @pytest.fixture
 def open_page(shop, app_db):
     """``open_page(actor)``: the orders page run once for ``actor`` against the shop."""
-
-    def make(actor):
-        at = run_page(PAGE, actor)
-        assert not at.exception
-        return at
-
-    return make
+    return page_opener(PAGE)
 
 
 def _texts(elements):

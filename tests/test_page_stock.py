@@ -11,7 +11,7 @@ from core.catalog import add_vendor
 from core.permissions import SYSTEM
 from core.stock import get_stock
 from core.users import actor_for, add_user
-from tests.conftest import run_page
+from tests.conftest import page_opener
 
 PAGE = "stock.py"
 
@@ -19,13 +19,7 @@ PAGE = "stock.py"
 @pytest.fixture
 def open_page(shop, app_db):
     """``open_page(actor, **session_state)``: the stock page run once for ``actor`` against the shop."""
-
-    def make(actor, **state):
-        at = run_page(PAGE, actor, **state)
-        assert not at.exception
-        return at
-
-    return make
+    return page_opener(PAGE)
 
 
 def _texts(elements):

@@ -149,6 +149,26 @@ def quantity_history(server: AppServer, sku: str) -> tuple[int, list[int]]:
     return stored(str(server.db_path), sku)
 
 
+def save_then_conflict(first: Any, second: Any, row: int, mine: int, theirs: int) -> Any:
+    """``first`` (the owner) saves ``theirs`` in ``row``; ``second``, who loaded before, saves ``mine`` and gets the
+    conflict dialog listing that row: your value, the current value and who changed it. Returns the dialog."""
+    first.get_by_role("button", name="Reload (discard edits)").click()
+    wait_idle(first)
+    edit_cell(first, the_grid(first), row, QUANTITY_COLUMN, theirs)
+    save(first)
+    first.get_by_text("Saved:").first.wait_for()
+    edit_cell(second, the_grid(second), row, QUANTITY_COLUMN, mine)
+    save(second)
+    dialog = second.get_by_role("dialog")
+    dialog.get_by_text("Someone else changed these rows").wait_for()
+    table = dialog.locator('[data-testid="stDataFrame"]')
+    assert column(table, 0) == ["MILK-1L"]
+    assert column(table, 2) == [str(mine)]  # your value
+    assert column(table, 3) == [str(theirs)]  # current value
+    assert column(table, 4) == [OWNER_EMAIL]  # who changed it
+    return dialog
+
+
 def test_staff_edits_a_quantity_in_the_grid_and_it_is_saved(app_server: AppServer, page: Any) -> None:
     grid = inventory(page, app_server, STAFF_EMAIL)
     headers = grid.locator("th").all_inner_texts()
@@ -180,22 +200,8 @@ def test_two_browsers_editing_one_product_end_in_the_conflict_dialog(
         milk = row_of(grid_a, "MILK-1L")
 
         def first_save_then_conflict(mine: int, theirs: int) -> Any:
-            """A saves ``theirs``; B, who loaded before, saves ``mine`` and gets the dialog."""
-            page.get_by_role("button", name="Reload (discard edits)").click()
-            wait_idle(page)
-            edit_cell(page, the_grid(page), milk, QUANTITY_COLUMN, theirs)
-            save(page)
-            page.get_by_text("Saved:").first.wait_for()
-            edit_cell(other, the_grid(other), milk, QUANTITY_COLUMN, mine)
-            save(other)
-            dialog = other.get_by_role("dialog")
-            dialog.get_by_text("Someone else changed these rows").wait_for()
-            table = dialog.locator('[data-testid="stDataFrame"]')
-            assert column(table, 0) == ["MILK-1L"]
-            assert column(table, 2) == [str(mine)]  # your value
-            assert column(table, 3) == [str(theirs)]  # current value
-            assert column(table, 4) == [OWNER_EMAIL]  # who changed it
-            assert column(table, 5)[0][:4].isdigit()  # when
+            dialog = save_then_conflict(page, other, milk, mine, theirs)
+            assert column(dialog.locator('[data-testid="stDataFrame"]'), 5)[0][:4].isdigit()  # when
             return dialog
 
         # keep mine: B's value is saved over A's

@@ -17,12 +17,12 @@ from core.check import check
 from tests.browser.conftest import OWNER_EMAIL, STAFF_EMAIL, AppServer, seed_shop, wait_idle
 from tests.browser.test_inventory_browser import (
     QUANTITY_COLUMN,
-    column,
     edit_cell,
     inventory,
     quantity_cell,
     row_of,
     save,
+    save_then_conflict,
     stored,
     the_grid,
 )
@@ -160,20 +160,7 @@ def test_a_stale_save_on_the_other_server_gets_the_conflict_dialog(
 
     def first_save_then_conflict(mine: int, theirs: int) -> Any:
         """A (server A) saves ``theirs``; B (server B), who loaded before, saves ``mine`` and gets the dialog."""
-        page.get_by_role("button", name="Reload (discard edits)").click()
-        wait_idle(page)
-        edit_cell(page, the_grid(page), milk, QUANTITY_COLUMN, theirs)
-        save(page)
-        page.get_by_text("Saved:").first.wait_for()
-        edit_cell(second_page, the_grid(second_page), milk, QUANTITY_COLUMN, mine)
-        save(second_page)
-        dialog = second_page.get_by_role("dialog")
-        dialog.get_by_text("Someone else changed these rows").wait_for()
-        table = dialog.locator('[data-testid="stDataFrame"]')
-        assert column(table, 0) == ["MILK-1L"]
-        assert column(table, 2) == [str(mine)]  # your value
-        assert column(table, 3) == [str(theirs)]  # current value, saved through the other process
-        assert column(table, 4) == [OWNER_EMAIL]  # who changed it
+        dialog = save_then_conflict(page, second_page, milk, mine, theirs)  # theirs saved through server A
         expect(dialog.get_by_role("button", name="Keep mine")).to_be_visible()
         expect(dialog.get_by_role("button", name="Take theirs")).to_be_visible()
         # while B decides, the database holds A's value: B's stale save wrote nothing
