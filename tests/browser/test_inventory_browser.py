@@ -35,11 +35,14 @@ def edit_cell(
     column, and ``left_px`` must land past it."""
     editor = page.locator('[data-testid="portal"] .gdg-input')
     wanted = f"glide-cell-{column + int(row_markers)}-{row}"
-    for attempt in range(4):
+    for _attempt in range(4):
         wait_idle(page)
         grid.locator("td").first.wait_for(state="attached")
         grid.scroll_into_view_if_needed()
         box = grid.bounding_box()
+        if box is None:  # the grid was being redrawn between the two looks: look again
+            page.wait_for_timeout(300)
+            continue
         page.mouse.click(box["x"] + left_px, box["y"] + HEADER_PX + ROW_PX // 2)
         page.wait_for_timeout(100)
         if editor.count():  # a click on the cell already selected opens its editor: close it unchanged
@@ -61,9 +64,9 @@ def edit_cell(
                 break
             except Exception:
                 page.keyboard.press("Escape")
-        if attempt == 3:
-            raise AssertionError(f"could not open the editor of cell {wanted}")
         page.wait_for_timeout(300)
+    else:
+        raise AssertionError(f"could not open the editor of cell {wanted}")
     editor.fill(str(value))
     page.keyboard.press("Enter")
     # the edit reaches the server with the rerun it triggers: wait until the grid draws it, then until idle
