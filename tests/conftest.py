@@ -19,7 +19,7 @@ from tests.pg_server import PgServer
 from tests.pg_server import start as pg_start
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "data" / "samples"  # copies of the shop's sample files: the suite stands alone
 OWNER_EMAIL, STAFF_EMAIL = "owner@shop.test", "staff@shop.test"
 PASSWORD = "correct horse 42"
 
