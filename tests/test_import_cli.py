@@ -11,7 +11,8 @@ from core import open_db
 from core.cli import main
 from tests.test_import_reading import DATA, seed
 
-KEYS = {"rows", "created", "updated", "unchanged", "applied", "errors", "warnings"}
+KEYS = {"rows", "created", "updated", "unchanged", "applied", "errors", "warnings"}  # SPEC's keys
+EXTRA_KEYS = {"more_errors"}  # problems found but not listed (the report's size is capped)
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def test_import_json__applied(target: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "--db", target, "import", str(DATA / "hindi_urdu.csv"), "--store", "S1", "--json")
     result = json.loads(out)
-    assert code == 0 and set(result) == KEYS
+    assert code == 0 and set(result) == KEYS | EXTRA_KEYS and result["more_errors"] == 0
     assert (result["rows"], result["created"], result["applied"], result["errors"]) == (2, 2, True, [])
 
 
