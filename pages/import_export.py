@@ -201,8 +201,9 @@ def _confirm_lookalikes(report: importer.ImportReport, data: bytes) -> bool:
     if st.session_state.get(LOOKALIKE_FILE_KEY) != digest:
         st.session_state.pop(LOOKALIKE_KEY, None)
         st.session_state[LOOKALIKE_FILE_KEY] = digest
+    rows = "1 row has" if report.lookalike_skus == 1 else f"{report.lookalike_skus:,} rows have"
     st.warning(
-        f"{report.lookalike_skus:,} rows have a new SKU that differs from an existing SKU only by leading zeros."
+        f"{rows} a new SKU that differs from an existing SKU only by leading zeros."
         " A spreadsheet program drops them when it reads a SKU such as 00123 as a number: correct those SKUs in"
         " the file, or confirm below that they are new products."
     )

@@ -156,7 +156,7 @@ def test_lookalike_skus__the_owner_confirms_with_a_checkbox(shop: Database) -> N
     data = b"sku,name,category,unit_price\n123,Other,Misc,2.00\n"
     at = upload(open_page(OWNER), "saved-by-calc.csv", data)
     assert not at.exception
-    assert "1 rows have a new SKU that differs from an existing SKU only by leading zeros" in at.warning[0].value
+    assert "1 row has a new SKU that differs from an existing SKU only by leading zeros" in at.warning[0].value
     assert "did a spreadsheet program drop its leading zeros?" in at.dataframe[0].value["message"][0]
     assert at.button(key="import_commit").disabled
     at.checkbox(key="import_lookalike").check()
