@@ -365,10 +365,7 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
             if any(_any(pc.match_substring(_arrow(canon), e)) for e in "eE"):  # plain search: faster than a regex
                 exponent = canon.str.contains("[eE]", regex=True).fillna(False).astype(bool)
                 canon = canon.mask(exponent, value[exponent].map(_price_text).astype("str"))
-            noisy = pc.fill_null(pc.match_substring_regex(_arrow(canon), _NOISY), False)
-            if _any(noisy):  # 4.6049999999999995 is the 4.605 the sheet shows: 4.61, not 4.60
-                noise = pd.Series(noisy.to_numpy(zero_copy_only=False), index=canon.index)
-                canon = canon.mask(noise, value[noise].map(_price_text).astype("str"))
+            canon = _without_noise(canon, value)
             rows[name] = canon.where(good) if not good.all() else canon
 
     if "active" not in mapping.columns:
@@ -401,6 +398,20 @@ def _whole(value: pd.Series) -> pd.Series:
     significant digits (or a billionth) of a whole number is that number; ``12.4`` is not whole."""
     nearest = value.round()
     return (value - nearest).abs() <= (nearest.abs() * 10.0 ** (1 - SIGNIFICANT_DIGITS)).clip(lower=1e-9)
+
+
+def _without_noise(canon: pd.Series, value: pd.Series) -> pd.Series:
+    """Price texts with more digits than a spreadsheet has, cut to its 15: ``4.6049999999999995`` is the ``4.605``
+    the sheet shows, so 4.61 and not 4.60. The lengths tell at once when no text is long enough (the usual case)."""
+    arrow = _arrow(canon)
+    longest = pc.max(pc.utf8_length(arrow)).as_py()
+    if not longest or longest <= SIGNIFICANT_DIGITS:
+        return canon
+    noisy = pc.fill_null(pc.match_substring_regex(arrow, _NOISY), False)
+    if not _any(noisy):
+        return canon
+    mask = pd.Series(noisy.to_numpy(zero_copy_only=False), index=canon.index)
+    return canon.mask(mask, value[mask].map(_price_text).astype("str"))
 
 
 def _price_text(value: float) -> str:

@@ -204,7 +204,7 @@ class Staging:
         table, run only when the file has a new all-digit SKU."""
         twin = pd.Series(pd.NA, index=rows.index, dtype="str")
         new = rows["is_new"].fillna(False).astype(bool) & rows["sku"].notna()
-        if not new.any() or not rows["sku"][new].str.fullmatch("[0-9]+").fillna(False).any():
+        if not (new & rows["sku"].str.isdecimal().fillna(False).astype(bool)).any():  # the query checks [0-9] itself
             return twin
         found = tx.frame(LOOKALIKES)
         if len(found):
