@@ -42,9 +42,15 @@ CHANGED = {
     "active": "r.active IS NOT NULL AND r.active IS DISTINCT FROM p.active",
 }
 TEMP_TABLES = ("import_eval", "import_bad", "import_products", "import_moves")
-LOOKALIKES = (  # new all-digit SKUs whose twin (the same digits with other leading zeros) is in the catalog
-    "SELECT r.line, min(p.sku) AS twin FROM import_eval r JOIN products p ON ltrim(p.sku, '0') = ltrim(r.sku, '0')"
-    " WHERE r.is_new AND ltrim(r.sku, '0123456789') = '' AND p.sku <> r.sku GROUP BY r.line"
+# New all-digit SKUs whose twin (the same digits with other leading zeros) is in the catalog. One of the two has
+# leading zeros: the twin is the new SKU without its zeros (found by the key), or a SKU starting with 0 (a range)
+LOOKALIKES = (
+    "WITH n AS (SELECT line, sku, ltrim(sku, '0') AS k FROM import_eval"
+    " WHERE is_new AND ltrim(sku, '0123456789') = ''),"
+    " t AS (SELECT n.line, p.sku FROM n JOIN products p ON p.sku = n.k WHERE p.sku <> n.sku"
+    " UNION ALL SELECT n.line, z.sku FROM n JOIN (SELECT sku, ltrim(sku, '0') AS k FROM products"
+    " WHERE sku >= '0' AND sku < '1') z ON z.k = n.k WHERE z.sku <> n.sku)"
+    " SELECT line, min(sku) AS twin FROM t GROUP BY line"
 )
 
 
