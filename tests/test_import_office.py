@@ -138,6 +138,12 @@ def test_only_new_all_digit_skus_are_compared(padded: Database) -> None:
     assert report.preview.set_index("line")["fate"].to_dict() == {2: "update", 3: "create", 4: "error", 5: "create"}
 
 
+def test_a_new_sku_with_zeros_added_is_a_lookalike_too(padded: Database) -> None:
+    create_product(padded, SYSTEM, "555", "Plain", "Misc", "1.00", 5)
+    report = imp(padded, b"sku,name,category,unit_price\n0555,Zeros,Misc,1.00\n")
+    assert report.errors[0]["message"].startswith("0555 is not in the catalog, but 555 is:")
+
+
 def test_staff_lookalike_is_refused_with_the_hint(padded: Database) -> None:
     staff = staff_actor(padded, "S1")
     report = imp(padded, b"sku,quantity\n123,4\n", staff)
