@@ -178,6 +178,7 @@ def cmd_import(db: Database, args: argparse.Namespace) -> int:
         store=args.store,
         dry_run=args.dry_run,
         skip_invalid=args.skip_invalid,
+        allow_new_like_existing=args.allow_new_like_existing,
     )
     if args.json:
         print(_json(report.to_json()))
@@ -192,6 +193,10 @@ def cmd_import(db: Database, args: argparse.Namespace) -> int:
     )
     for err in report.errors:
         print(f"line {err['line']}, {err['column'] or 'row'}: {err['message']}")
+    if report.not_listed():
+        print(report.not_listed())
+    if report.lookalike_skus and not args.allow_new_like_existing:
+        print("If those SKUs really are new products, import again with --allow-new-like-existing.")
     for warning in report.warnings:
         print(f"warning: {warning}")
     if args.dry_run:
@@ -286,6 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="CODE", help="store of the counts when the file has no store column")
     p.add_argument("--dry-run", action="store_true", help="report what would happen and write nothing")
     p.add_argument("--skip-invalid", action="store_true", help="apply the valid rows even if some have errors")
+    p.add_argument(
+        "--allow-new-like-existing",
+        action="store_true",
+        help="confirm that new all-digit SKUs differing from existing ones only by leading zeros are new products",
+    )
     p.add_argument("--json", action="store_true")
     _as(p)
     p.set_defaults(func=cmd_import)

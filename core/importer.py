@@ -13,12 +13,15 @@ Invariants: bad input is never raised, it is returned as values in the ``ImportR
 with the spreadsheet's line and the file's column header); by default any row error means nothing is written
 (``skip_invalid`` applies the valid rows); an unchanged row is never touched (no version bump, no movement),
 so re-importing a file changes nothing; a blank cell leaves the stored value alone; staff rows that would change
-the catalog or another store's counts are errors and are audited as ``denied`` (a dry run too: the page
-always previews first).
+the catalog (a vendor that does not exist included) or another store's counts are errors and are audited as
+``denied`` (a dry run too: the page always previews first). A new all-digit SKU whose zero-padded twin is in the
+catalog is an error unless ``allow_new_like_existing`` (a spreadsheet program turned ``00123`` into ``123``).
 
-Recorded per real run (a ``dry_run`` writes no data, only its ``denied`` audit rows): one ``imports`` history row (sha256,
-file name, actor, counts, applied) whether applied or refused; one ``ok`` audit row when the import changed
-something; one ``denied`` audit row per denied line. A crash at any moment leaves the database as before.
+Recorded per real run (a ``dry_run`` writes no data, only its ``denied`` audit row): one ``imports`` history row
+(sha256, file name, actor, counts, applied) whether applied or refused; one ``ok`` audit row when the import
+changed something; ONE ``denied`` audit row when lines were refused (their number and the first few), however
+large the file; a refused ``store`` (not the actor's) is one ``denied`` row too, on a dry run as well. A crash at
+any moment leaves the database as before.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from core import audit
+from core import audit, observe
 from core.db import Database, Tx
-from core.errors import InventoryError
+from core.errors import InventoryError, PermissionDenied
 from core.ops import run, transact
 from core.permissions import Actor
 from core.spreadsheet_clean import clean_rows, is_sku_header, map_headers
@@ -61,12 +64,15 @@ def import_file(
     store: str | None = None,
     dry_run: bool = False,
     skip_invalid: bool = False,
+    allow_new_like_existing: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import a spreadsheet (a path or its bytes). Returns the report; row and file problems are values in it.
 
-    ``store`` is the store code for rows without a store column (default: the actor's only store). Raises only
-    for the unexpected (the database itself failing), never for bad input or a refusal.
+    ``store`` is the store code for rows without a store column (default: the actor's only store).
+    ``allow_new_like_existing`` confirms that new all-digit SKUs that differ from an existing SKU only by leading
+    zeros are new products. Raises only for the unexpected (the database itself failing), never for bad input or
+    a refusal.
     """
     started = time.perf_counter()
     step = progress or (lambda fraction, text: None)
@@ -98,7 +104,7 @@ def import_file(
         report.warnings.append("The file has a header but no data rows: nothing to import.")
     step(0.4, "Comparing with the database")
     action = "import.catalog" if actor.is_owner else "import.counts"
-    staging = Staging(actor, action, report, cleaned, mapping, store, step)
+    staging = Staging(actor, action, report, cleaned, mapping, store, step, allow_new_like_existing)
     try:
         if dry_run:
             _dry_run(db, staging)
@@ -123,18 +129,28 @@ class _Rollback(Exception):
 def _dry_run(db: Database, staging: Staging) -> None:
     """Evaluate in a transaction that is then rolled back: the report is filled in and no data is written.
 
-    Refused lines are still audited as ``denied``, in a transaction of their own: the page always previews (a dry
-    run) before it offers to import, so a staff attempt to change the catalog must trip the wire right here."""
+    Refusals are still audited as ``denied`` (one row), in a transaction of their own: the page always previews (a
+    dry run) before it offers to import, so a staff attempt to change the catalog or to count another store must
+    trip the wire right here. Raises ``PermissionDenied`` for a refused store (after auditing it)."""
     denied = None
+    actor, report = staging.actor, staging.report
+    started = time.perf_counter()
     try:
         with db.transaction() as tx:
             _rows, _problems, denied = staging.evaluate(tx)
             raise _Rollback
     except _Rollback:
         pass
+    except PermissionDenied as exc:
+        attempted = exc.attempted if isinstance(exc.attempted, dict) else {"attempted": exc.attempted}
+        after = {**attempted, "dry_run": True}
+        entity = exc.entity or "import"
+        row = (actor.email, exc.action, entity, exc.entity_id, None, after, "denied", exc.message)
+        transact(db, lambda tx: audit.write(tx, *row))
+        observe.record(actor.email, exc.action, entity, "denied", time.perf_counter() - started, detail=exc.message)
+        raise
     if denied is not None and len(denied):
-        report = staging.report
-        transact(db, lambda tx: audit_denied(tx, staging.actor, report.file_name, denied, dry_run=True))
+        transact(db, lambda tx: audit_denied(tx, actor, report.file_name, denied, dry_run=True))
 
 
 def _record_file_problem(db: Database, actor: Actor, report: ImportReport, message: str) -> ImportReport:
@@ -183,7 +199,7 @@ def _apply(tx: Tx, staging: Staging) -> ImportReport:
     store_id = staging.default_store["id"] if staging.default_store else None
     report.import_id = _insert_history(tx, actor, report, store_id, int(problems["line"].nunique()))
     if len(denied):
-        audit_denied(tx, actor, report.file_name, denied)
+        audit_denied(tx, actor, report.file_name, denied, import_id=report.import_id)
     if apply:
         staging.step(0.6, "Writing")
         write_rows(tx, actor, report, staging.cleaned.has_store, rows.loc[rows["bad"], ["line"]])

@@ -10,7 +10,8 @@ vendor 1-100; unit_price a number >= 0 (at most 9,999,999,999.99); quantity and 
 >= 0; active yes/no. Numbers may carry thousands separators (``1,234.50``) and, in semicolon files or where the
 file shows it (``2,75``, ``1.234,50``), a decimal comma. A blank cell is "not given" (``NA``). A leading ``'``
 that an export added to neutralise a formula (``'=x``) is removed. A SKU twice in the file (per store, when the
-file has a store column) is an error on each of its lines; lines of one SKU must agree on product fields.
+file has a store column) is an error on each of its lines; lines of one SKU must agree on product fields. Such a
+message quotes the first few lines of its SKU and how many there are, so its size does not grow with the file.
 """
 
 from __future__ import annotations
@@ -351,7 +352,7 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
         problems.add(negative, header, said(name, f"{LABELS[name]} cannot be negative (got ", ")."))
         ok = ~invalid & ~negative & value.notna()
         if whole:
-            fraction = ok & (value % 1 != 0)
+            fraction = ok & ~_whole(value)
             problems.add(fraction, header, said(name, f"{LABELS[name]} must be a whole number (got ", ")."))
             too_big = ok & ~fraction & (value > QTY_MAX)
             problems.add(too_big, header, said(name, f"{LABELS[name]} is too large (got ", ")."))
@@ -363,7 +364,8 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
             good = ok & ~too_big
             if any(_any(pc.match_substring(_arrow(canon), e)) for e in "eE"):  # plain search: faster than a regex
                 exponent = canon.str.contains("[eE]", regex=True).fillna(False).astype(bool)
-                canon = canon.mask(exponent, value[exponent].map(lambda v: f"{v:.6f}").astype("str"))
+                canon = canon.mask(exponent, value[exponent].map(_price_text).astype("str"))
+            canon = _without_noise(canon, value)
             rows[name] = canon.where(good) if not good.all() else canon
 
     if "active" not in mapping.columns:
@@ -386,6 +388,37 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
     return CleanRows(rows, found.sort_values("line", kind="stable"), "quantity" in mapping.columns, has_store)
 
 
+SIGNIFICANT_DIGITS = 15  # what spreadsheet programs show and compute with: the digits past it are float noise
+_NOISY = f"(?:[0-9][.]?){{{SIGNIFICANT_DIGITS + 1},}}"  # more digits than a spreadsheet has
+
+
+def _whole(value: pd.Series) -> pd.Series:
+    """Whether each number is whole once float noise is gone: a count computed by a formula arrives as
+    ``12.000000000000002`` or ``2.9999999999999996`` while the sheet shows 12 and 3. A number within 15
+    significant digits (or a billionth) of a whole number is that number; ``12.4`` is not whole."""
+    nearest = value.round()
+    return (value - nearest).abs() <= (nearest.abs() * 10.0 ** (1 - SIGNIFICANT_DIGITS)).clip(lower=1e-9)
+
+
+def _without_noise(canon: pd.Series, value: pd.Series) -> pd.Series:
+    """Price texts with more digits than a spreadsheet has, cut to its 15: ``4.6049999999999995`` is the ``4.605``
+    the sheet shows, so 4.61 and not 4.60. The lengths tell at once when no text is long enough (the usual case)."""
+    arrow = _arrow(canon)
+    longest = pc.max(pc.utf8_length(arrow)).as_py()
+    if not longest or longest <= SIGNIFICANT_DIGITS:
+        return canon
+    noisy = pc.fill_null(pc.match_substring_regex(arrow, _NOISY), False)
+    if not _any(noisy):
+        return canon
+    mask = pd.Series(noisy.to_numpy(zero_copy_only=False), index=canon.index)
+    return canon.mask(mask, value[mask].map(_price_text).astype("str"))
+
+
+def _price_text(value: float) -> str:
+    """A price cell's float as the database's decimal text: its 15 significant digits (rounded to cents later)."""
+    return f"{float(f'{value:.{SIGNIFICANT_DIGITS}g}'):.6f}"
+
+
 def _active(rows: pd.DataFrame, problems: ProblemList, mapping: Mapping, raw: pd.Series) -> None:
     """The active column: yes/no words, blank = not given."""
     index = rows.index
@@ -400,10 +433,20 @@ def _active(rows: pd.DataFrame, problems: ProblemList, mapping: Mapping, raw: pd
     rows["active"] = pd.Series(pd.NA, index=index, dtype="boolean").mask(is_true, True).mask(is_false, False)
 
 
-def _lines_of(keys: pd.Series, lines: pd.Series, mask: pd.Series) -> pd.Series:
-    """For each row in ``mask``: every line sharing its key, as text "2, 5"."""
-    listed = lines[mask].astype("str").groupby(keys[mask]).agg(", ".join)
-    return keys.map(listed)
+LINES_LISTED = 5  # line numbers quoted in a message about lines that belong together (duplicates, clashes)
+
+
+def _lines_of(keys: pd.Series, lines: pd.Series, mask: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """For each row in ``mask``: the first few lines sharing its key as text ("2, 5", or "2, 3, 4, 5, 6 and 995
+    more") and how often the key occurs ("more than once", or "1,000 times" when not every line is quoted). Each key's text is made once and shared by its rows: the messages stay
+    small however often a key repeats (listing every line on every line grows with the square of the lines)."""
+    grouped = lines[mask].groupby(keys[mask], sort=False)
+    count = grouped.size()
+    first = grouped.head(LINES_LISTED)
+    listed = first.astype("str").groupby(keys[mask].loc[first.index], sort=False).agg(", ".join)
+    more = (count - LINES_LISTED).clip(lower=0)
+    listed = listed + more.map(lambda n: f" and {n:,} more" if n else "")
+    return keys.map(listed), keys.map(count.map(lambda n: "more than once" if n <= LINES_LISTED else f"{n:,} times"))
 
 
 def _all_distinct(keys: pa.ChunkedArray) -> bool:
@@ -422,12 +465,10 @@ def _duplicates(rows: pd.DataFrame, problems: ProblemList, mapping: Mapping, has
     dup = present & key.duplicated(keep=False)
     if not dup.any():
         return
-    where = lines_text = _lines_of(key, rows["line"], dup)
+    lines_text, times = _lines_of(key, rows["line"], dup)
+    where = " appears " + times + " in the file (lines " + lines_text + ")."
     if has_store:
-        store_text = rows["store"].fillna("(no store)")
-        where = " for store " + store_text + " appears more than once in the file (lines " + lines_text + ")."
-    else:
-        where = " appears more than once in the file (lines " + lines_text + ")."
+        where = " for store " + rows["store"].fillna("(no store)") + where
     problems.add(dup, mapping.header("sku"), "SKU " + sku.fillna("") + where)
 
 
@@ -444,7 +485,7 @@ def _disagreements(rows: pd.DataFrame, problems: ProblemList, mapping: Mapping) 
         distinct = values.where(multi).groupby(sku.where(multi)).transform("nunique")
         clash = multi & values.notna() & (distinct > 1)
         if clash.any():
-            lines_text = _lines_of(sku, rows["line"], clash)
+            lines_text = _lines_of(sku, rows["line"], clash)[0]
             problems.add(
                 clash,
                 mapping.header(name),

@@ -4,10 +4,16 @@ Invariants: ``errors`` are ``{"line", "column", "message"}`` sorted by line (``l
 problem with the whole file, which is then the only error); ``created``/``updated``/``unchanged`` count ROWS by
 fate, so they add up to ``rows`` minus the rows with errors (a new SKU counted in two stores is two ``create``
 rows); ``preview`` has one row per data row: line, sku, store, fate, message.
+
+The report's size is bounded whatever the file: ``errors`` lists at most ``max_reported_problems()`` problems
+(env ``INVENTORY_IMPORT_MAX_REPORTED_PROBLEMS``, default 2,000), the first by line; ``more_errors`` counts the
+ones not listed, and ``error_rows`` still counts every row with a problem (the all-or-nothing decision and the
+history row use every problem, listed or not).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +24,26 @@ import pyarrow as pa
 from core.errors import ValidationError
 
 FATES = ("create", "update", "unchanged", "error")
+MAX_REPORTED_PROBLEMS = 2_000
+MAX_REPORTED_ENV = "INVENTORY_IMPORT_MAX_REPORTED_PROBLEMS"
+
+
+def max_reported_problems() -> int:
+    """How many problems a report lists (env ``INVENTORY_IMPORT_MAX_REPORTED_PROBLEMS``, at least 1).
+
+    Raises ``ValidationError`` for a setting that is not a whole number of at least 1."""
+    raw = os.environ.get(MAX_REPORTED_ENV, "").strip()
+    if not raw:
+        return MAX_REPORTED_PROBLEMS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValidationError.single(
+            MAX_REPORTED_ENV, f"{MAX_REPORTED_ENV} must be a whole number of at least 1, not {raw!r}."
+        )
+    return value
 
 
 class ImportFileError(ValidationError):
@@ -49,10 +75,30 @@ class ImportReport:
     store: str | None = None
     needs_store: bool = False  # the file has counts but no store column: the caller must choose a store
     seconds: float = 0.0
+    more_errors: int = 0  # problems found but not listed in ``errors`` (the list is capped)
+    bad_rows: int | None = None  # rows with a problem, listed or not (``None``: count the lines in ``errors``)
+    lookalike_skus: int = 0  # rows refused as a new SKU whose zero-padded twin is in the catalog (see importer)
 
     @property
     def error_rows(self) -> int:
+        """Rows with at least one problem, including those whose problems are beyond the listed ones."""
+        if self.bad_rows is not None:
+            return self.bad_rows
         return len({e["line"] for e in self.errors if e["line"] is not None})
+
+    @property
+    def problems(self) -> int:
+        """Every problem found, listed or not."""
+        return len(self.errors) + self.more_errors
+
+    def not_listed(self) -> str | None:
+        """The sentence saying how many problems were not listed (``None`` when every one is)."""
+        if not self.more_errors:
+            return None
+        return (
+            f"{self.more_errors:,} more problems were not listed (only the first {len(self.errors):,} are):"
+            " fix these and check the file again."
+        )
 
     @property
     def has_errors(self) -> bool:
@@ -76,11 +122,17 @@ class ImportReport:
             "applied": self.applied,
             "errors": [dict(e) for e in self.errors],
             "warnings": list(self.warnings),
+            "more_errors": self.more_errors,
         }
 
     def error_report_csv(self) -> bytes:
-        """Every error as a CSV (line, column, message), UTF-8 with BOM so spreadsheets show accents."""
-        frame = pd.DataFrame(self.errors, columns=["line", "column", "message"])
+        """The listed errors as a CSV (line, column, message), UTF-8 with BOM so spreadsheets show accents; a
+        last row without a line says how many more problems were not listed."""
+        rows = [*self.errors]
+        note = self.not_listed()
+        if note:
+            rows.append({"line": None, "column": None, "message": note})
+        frame = pd.DataFrame(rows, columns=["line", "column", "message"])
         frame["line"] = frame["line"].astype("Int64")
         return frame.to_csv(index=False).encode("utf-8-sig")
 
@@ -88,6 +140,7 @@ class ImportReport:
 def file_report(report: ImportReport, message: str, kind: str = "file") -> ImportReport:
     report.errors = [{"line": None, "column": None, "message": message}]
     report.file_error, report.applied = kind, False
+    report.more_errors, report.bad_rows, report.lookalike_skus = 0, None, 0
     return report
 
 
@@ -122,7 +175,10 @@ def fill_report(report: ImportReport, rows: pd.DataFrame, problems: pd.DataFrame
     r = report
     r.created, r.updated, r.unchanged = (int(counts[FATES.index(k)]) for k in ("create", "update", "unchanged"))
     r.preview = preview
-    errors = order.drop(columns="_order")
+    limit = max_reported_problems()
+    r.bad_rows = int(order["line"].nunique())
+    r.more_errors = max(len(order) - limit, 0)
+    errors = order.drop(columns="_order").head(limit)
     errors = errors.astype({"line": "object", "column": "object", "message": "object"})
     errors = errors.where(errors.notna(), None)
     r.errors = [

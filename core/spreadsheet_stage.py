@@ -4,8 +4,10 @@
 updates the rows that match a vendor, a product or a stock row (one flag per changed field, the count on hand:
 a fresh catalog costs little more than its load), and adds the
 problems only the database can tell: an unknown or deactivated store, a store outside a staff member's, a new SKU
-without name/category/unit_price, a count for a deactivated product, and any staff row that would change the
-catalog (``denied``). It writes nothing but temporary tables, so a dry run is this and a rollback.
+without name/category/unit_price, a new all-digit SKU whose zero-padded twin is in the catalog (``123`` beside
+``00123``: a spreadsheet program dropped the zeros; refused unless the caller confirms), a count for a deactivated
+product, and any staff row that would change the catalog (``denied``), a vendor that does not exist included
+(it would be created). It writes nothing but temporary tables, so a dry run is this and a rollback.
 """
 
 from __future__ import annotations
@@ -35,10 +37,21 @@ CHANGED = {
     "category": "r.category IS NOT NULL AND r.category IS DISTINCT FROM p.category",
     "unit_price": "r.unit_price IS NOT NULL AND r.unit_price IS DISTINCT FROM p.unit_price",
     "reorder_level": "r.reorder_level IS NOT NULL AND r.reorder_level IS DISTINCT FROM p.reorder_level",
-    "vendor": "r.vendor IS NOT NULL AND r.vendor_id IS DISTINCT FROM p.vendor_id",
+    # a vendor not found (vendor_id NULL) is always a change: it is created, and the product linked to it
+    "vendor": "r.vendor IS NOT NULL AND (r.vendor_id IS NULL OR r.vendor_id IS DISTINCT FROM p.vendor_id)",
     "active": "r.active IS NOT NULL AND r.active IS DISTINCT FROM p.active",
 }
-TEMP_TABLES = ("import_eval", "import_bad", "import_products", "import_moves", "import_denied")
+TEMP_TABLES = ("import_eval", "import_bad", "import_products", "import_moves")
+# New all-digit SKUs whose twin (the same digits with other leading zeros) is in the catalog. One of the two has
+# leading zeros: the twin is the new SKU without its zeros (found by the key), or a SKU starting with 0 (a range)
+LOOKALIKES = (
+    "WITH n AS (SELECT line, sku, ltrim(sku, '0') AS k FROM import_eval"
+    " WHERE is_new AND ltrim(sku, '0123456789') = ''),"
+    " t AS (SELECT n.line, p.sku FROM n JOIN products p ON p.sku = n.k WHERE p.sku <> n.sku"
+    " UNION ALL SELECT n.line, z.sku FROM n JOIN (SELECT sku, ltrim(sku, '0') AS k FROM products"
+    " WHERE sku >= '0' AND sku < '1') z ON z.k = n.k WHERE z.sku <> n.sku)"
+    " SELECT line, min(sku) AS twin FROM t GROUP BY line"
+)
 
 
 class Staging:
@@ -53,9 +66,11 @@ class Staging:
         mapping: Mapping,
         store: str | None,
         step: Progress,
+        allow_new_like_existing: bool = False,
     ) -> None:
         self.actor, self.action, self.report, self.cleaned = actor, action, report, cleaned
         self.mapping, self.store_option, self.step = mapping, store, step
+        self.allow_new_like_existing = allow_new_like_existing
         self.default_store: dict[str, Any] | None = None
 
     # ---- evaluation (no writes) -------------------------------------------------------------------------------
@@ -108,6 +123,7 @@ class Staging:
                 raise AssertionError("the staged rows do not match the file's rows")  # pragma: no cover
         for name in flags.columns.drop("line"):  # both are in line order: no join needed
             rows[name] = flags[name].to_numpy()
+        rows["twin"] = self._lookalikes(tx, rows)
         db_problems, db_denied = self._database_checks(rows)
         parts = [p for p in (self.cleaned.problems, store_problems, db_problems) if len(p)]
         problems = pd.concat(parts, ignore_index=True) if parts else empty_problems()
@@ -188,6 +204,19 @@ class Staging:
         attempted = "quantity=" + rows["quantity"].astype("str")
         return out.frame(), denied_frame(rows, foreign, "import.counts", message, attempted)
 
+    def _lookalikes(self, tx: Tx, rows: pd.DataFrame) -> pd.Series:
+        """For each new all-digit SKU whose twin with other leading zeros is in the catalog (``123`` when ``00123``
+        exists: a spreadsheet program read the SKU as a number), that twin; else NA. One query on the staging
+        table, run only when the file has a new all-digit SKU."""
+        twin = pd.Series(pd.NA, index=rows.index, dtype="str")
+        new = rows["is_new"].fillna(False).astype(bool) & rows["sku"].notna()
+        if not (new & rows["sku"].str.isdecimal().fillna(False).astype(bool)).any():  # the query checks [0-9] itself
+            return twin
+        found = tx.frame(LOOKALIKES)
+        if len(found):
+            twin = rows["line"].map(pd.Series(found["twin"].to_numpy(), index=found["line"].to_numpy())).astype("str")
+        return twin
+
     def _database_checks(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """New SKUs need name/category/price; deactivated products are not counted; staff change counts only."""
         out = ProblemList(rows["line"])
@@ -195,6 +224,19 @@ class Staging:
         sku = rows["sku"].fillna("")
         new = good & rows["is_new"].fillna(False).astype(bool)
         owner_rules = can(self.actor, "import.catalog")
+        twin = rows["twin"]
+        if owner_rules:
+            lookalike = rows["sku"].notna() & rows["is_new"].fillna(False).astype(bool) & twin.notna()
+            self.report.lookalike_skus = int(lookalike.sum())
+            if not self.allow_new_like_existing:
+                out.add(
+                    lookalike,
+                    self.mapping.header("sku"),
+                    lambda: (
+                        sku + " is not in the catalog, but " + twin + " is: did a spreadsheet program drop its"
+                        " leading zeros? Correct the SKU, or confirm that " + sku + " is a new product."
+                    ),
+                )
         if owner_rules and new.any():
             for name in ("name", "category", "unit_price"):
                 if self.cleaned.has_store:  # a value on any line of the SKU will do
@@ -238,7 +280,8 @@ class Staging:
             what = (label + (", " + what).where(what != "", "")).where(changes[name], what)
             value = (name + "=" + rows[name].astype("str")).where((changes[name] | new) & rows[name].notna(), "")
             attempted = (value + " " + attempted).str.strip()
-        msg_new = sku + " is not in the catalog: only the owner can add products."
+        hint = (" (" + twin + " is: did a spreadsheet program drop its leading zeros?)").fillna("")
+        msg_new = sku + " is not in the catalog" + hint + ": only the owner can add products."
         msg_edit = "Staff can import stock counts only, not catalog changes (this row changes the " + what + ")."
         message = msg_new.where(new, msg_edit)
         out.add(hit, column, message)

@@ -1,7 +1,7 @@
 """Writing a staged import: set-based statements over the temporary tables of ``core.spreadsheet_stage``.
 
-Invariants: only rows without a problem are written; a product changes (version + 1) only if a given value
-differs; a count changes only if it differs, through an ``adjustment`` movement with ``quantity_after`` = the
+Invariants: only rows without a problem are written; staff rows never write vendors or products (a row that
+would is refused); a product changes (version + 1) only if a given value differs; a count changes only if it differs, through an ``adjustment`` movement with ``quantity_after`` = the
 count and its stock row (created at version 1 and bumped once, so version 2; else version + 1), so
 ``stock.quantity`` stays the sum of the movements. A row changed by someone else since it was staged is a
 ``WriteConflict`` and the runner retries the whole import.
@@ -9,40 +9,51 @@ count and its stock row (created at version 1 and bumped once, so version 2; els
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
+from core import audit
 from core.db import Tx
-from core.errors import WriteConflict
-from core.permissions import Actor
+from core.errors import PermissionDenied, WriteConflict
+from core.permissions import Actor, can
 from core.spreadsheet_report import ImportReport
 from core.spreadsheet_stage import CHANGED, VENDOR_IDS
 
+DENIED_EXAMPLES = 10  # refused lines quoted in an import's one ``denied`` audit row
+DETAIL_MAX = 500
 
-def audit_denied(tx: Tx, actor: Actor, file_name: str, denied: pd.DataFrame, *, dry_run: bool = False) -> None:
-    """One ``denied`` audit row per refused line, set-based (``dry_run``: refused while previewing)."""
-    frame = pd.DataFrame(
+
+def audit_denied(
+    tx: Tx, actor: Actor, file_name: str, denied: pd.DataFrame, *, dry_run: bool = False, import_id: int | None = None
+) -> None:
+    """ONE ``denied`` audit row for the refused lines of an import, whatever their number: how many lines, and the
+    first few (line, SKU, store, what was attempted, why refused). ``dry_run``: refused while previewing."""
+    lines = int(denied["line"].nunique())
+    first = denied.sort_values("line", kind="stable").head(DENIED_EXAMPLES)
+    examples = [
         {
-            "entity_id": (denied["sku"].fillna("") + ("@" + denied["store"]).fillna("")).astype("str"),
-            "action": denied["action"].astype("str"),
-            "after": [
-                json.dumps(
-                    {"file": file_name, "line": int(line), "attempted": att} | ({"dry_run": True} if dry_run else {}),
-                    ensure_ascii=False,
-                )
-                for line, att in zip(denied["line"], denied["attempted"].fillna(""), strict=True)
-            ],
-            "detail": denied["message"].astype("str"),
+            "line": int(line),
+            "sku": None if pd.isna(sku) else str(sku),
+            "store": None if pd.isna(store) else str(store),
+            "attempted": None if pd.isna(attempted) or attempted == "" else str(attempted),
+            "refused": str(message),
         }
-    )
-    tx.execute("CREATE TEMP TABLE import_denied (entity_id VARCHAR, action VARCHAR, after VARCHAR, detail VARCHAR)")
-    tx.load_frame("import_denied", frame)
-    tx.execute(
-        "INSERT INTO audit (actor, action, entity, entity_id, after, outcome, detail)"
-        " SELECT CAST($1 AS VARCHAR), action, 'import', entity_id, after, 'denied', detail FROM import_denied",
-        [actor.email],
-    )
+        for line, sku, store, attempted, message in zip(
+            first["line"], first["sku"], first["store"], first["attempted"], first["message"], strict=True
+        )
+    ]
+    catalog = bool((denied["action"] == "import.catalog").any())
+    after: dict[str, object] = {"file": file_name, "lines": lines, "examples": examples}
+    if dry_run:
+        after["dry_run"] = True
+    if import_id is not None:
+        after["import_id"] = import_id
+    what = "a preview of " if dry_run else ""
+    noun = "line" if lines == 1 else "lines"
+    detail = f"{lines:,} {noun} of {what}{file_name} refused; line {examples[0]['line']}: {examples[0]['refused']}"
+    if len(detail) > DETAIL_MAX:
+        detail = detail[: DETAIL_MAX - 1] + "…"
+    action = "import.catalog" if catalog else "import.counts"
+    audit.write(tx, actor.email, action, "import", file_name[:255], None, after, "denied", detail)
 
 
 def write_rows(tx: Tx, actor: Actor, report: ImportReport, has_store: bool, bad_lines: pd.DataFrame) -> None:
@@ -55,6 +66,16 @@ def write_rows(tx: Tx, actor: Actor, report: ImportReport, has_store: bool, bad_
         tx.execute("CREATE TEMP TABLE import_bad (line INTEGER)")
         tx.load_frame("import_bad", bad_lines)
         tx.execute("DELETE FROM import_eval WHERE line IN (SELECT line FROM import_bad)")
+    if not can(actor, "import.catalog"):
+        # staff write counts only: the checks refused every row that would touch the catalog; should one slip
+        # through (a bug), refuse the whole import rather than create a vendor or a product
+        catalog = f"is_new OR {' OR '.join(f'c_{n}' for n in CHANGED)} OR (vendor IS NOT NULL AND vendor_id IS NULL)"
+        if tx.scalar(f"SELECT count(*) FROM import_eval WHERE {catalog}"):
+            raise PermissionDenied(
+                "Staff can import stock counts only, not catalog changes.", action="import.catalog", entity="import"
+            )
+        write_counts(tx, actor, report, has_store)
+        return
     tx.execute(
         "INSERT INTO vendors (name) SELECT min(vendor) FROM import_eval"
         " WHERE vendor IS NOT NULL AND vendor_id IS NULL GROUP BY lower(vendor)"

@@ -22,6 +22,7 @@ from pages import ui
 PREVIEW_KEY = "import_preview"
 RESULT_KEY = "import_result"
 UPLOADER_KEY = "import_uploader_round"
+LOOKALIKE_KEY, LOOKALIKE_FILE_KEY = "import_lookalike", "import_lookalike_file"
 FATE_LABELS = {"create": "New", "update": "Update", "unchanged": "Unchanged", "error": "Error"}
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "ods"]
 
@@ -35,15 +36,26 @@ def _progress_bar(text: str) -> tuple[Any, Any]:
     return bar, update
 
 
-def _preview(actor: Actor, data: bytes, name: str, store: str | None) -> importer.ImportReport | None:
-    """The dry-run report of this file (kept in the session until the file or the store changes)."""
-    key = (hashlib.sha256(data).hexdigest(), name, store, actor.email)
+def _preview(
+    actor: Actor, data: bytes, name: str, store: str | None, allow: bool = False
+) -> importer.ImportReport | None:
+    """The dry-run report of this file (kept in the session until the file, the store or the confirmation of
+    look-alike SKUs changes)."""
+    key = (hashlib.sha256(data).hexdigest(), name, store, actor.email, allow)
     cached = st.session_state.get(PREVIEW_KEY)
     if cached and cached["key"] == key:
         return cached["report"]
     bar, update = _progress_bar(f"Reading {name}")
     report = ui.call(
-        importer.import_file, ui.get_db(), actor, data, file_name=name, store=store, dry_run=True, progress=update
+        importer.import_file,
+        ui.get_db(),
+        actor,
+        data,
+        file_name=name,
+        store=store,
+        dry_run=True,
+        allow_new_like_existing=allow,
+        progress=update,
     )
     bar.empty()
     if report is not None:
@@ -64,11 +76,13 @@ def _errors(report: importer.ImportReport, key: str) -> None:
     if not report.errors:
         return
     st.error(
-        f"{report.error_rows:,} rows have errors ({len(report.errors):,} problems)."
+        f"{report.error_rows:,} rows have errors ({report.problems:,} problems)."
         " Fix them in the file and upload it again, or skip those rows."
     )
     frame = pd.DataFrame(report.errors, columns=["line", "column", "message"])
     st.dataframe(frame, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(frame)))
+    if report.not_listed():
+        st.caption(report.not_listed())  # counts only: no text from the file
     stem = report.file_name.rsplit(".", 1)[0] or "import"
     st.download_button(
         "Download the error report (CSV)",
@@ -94,10 +108,18 @@ def _preview_table(report: importer.ImportReport) -> None:
     )
 
 
-def _commit(actor: Actor, data: bytes, name: str, store: str | None, skip: bool) -> None:
+def _commit(actor: Actor, data: bytes, name: str, store: str | None, skip: bool, allow: bool) -> None:
     bar, update = _progress_bar("Importing")
     report = ui.call(
-        importer.import_file, ui.get_db(), actor, data, file_name=name, store=store, skip_invalid=skip, progress=update
+        importer.import_file,
+        ui.get_db(),
+        actor,
+        data,
+        file_name=name,
+        store=store,
+        skip_invalid=skip,
+        allow_new_like_existing=allow,
+        progress=update,
     )
     bar.empty()
     if report is None:
@@ -147,6 +169,11 @@ def import_tab(actor: Actor) -> None:
         st.info("This file has quantities but no store column: choose the store they were counted in.")
         store = ui.store_selector(actor, key="import_store", label="Store for these counts")
         report = _preview(actor, data, name, store)
+    allow = False
+    if report is not None and not report.file_error and report.lookalike_skus and actor.is_owner:
+        allow = _confirm_lookalikes(report, data)
+        if allow:
+            report = _preview(actor, data, name, store, True)
     if report is None:
         return
     if report.file_error:
@@ -164,7 +191,23 @@ def import_tab(actor: Actor) -> None:
     if blocked:
         st.caption("Nothing can be imported while rows have errors, unless you skip those rows.")
     if st.button(label, type="primary", key="import_commit", disabled=blocked):
-        _commit(actor, data, name, store or report.store, skip)
+        _commit(actor, data, name, store or report.store, skip, allow)
+
+
+def _confirm_lookalikes(report: importer.ImportReport, data: bytes) -> bool:
+    """The owner's confirmation that new all-digit SKUs looking like existing ones (``123`` beside ``00123``) are
+    new products. Unticked again for every new file."""
+    digest = hashlib.sha256(data).hexdigest()
+    if st.session_state.get(LOOKALIKE_FILE_KEY) != digest:
+        st.session_state.pop(LOOKALIKE_KEY, None)
+        st.session_state[LOOKALIKE_FILE_KEY] = digest
+    rows = "1 row has" if report.lookalike_skus == 1 else f"{report.lookalike_skus:,} rows have"
+    st.warning(
+        f"{rows} a new SKU that differs from an existing SKU only by leading zeros."
+        " A spreadsheet program drops them when it reads a SKU such as 00123 as a number: correct those SKUs in"
+        " the file, or confirm below that they are new products."
+    )
+    return st.checkbox("These SKUs are new products: add them", key=LOOKALIKE_KEY)
 
 
 def _export_data(actor: Actor, what: str, store: str | None, fmt: str) -> Any:

@@ -134,3 +134,47 @@ def test_history_and_export_buttons_for_the_owner(shop: Database) -> None:
     at = at.run()
     assert not at.exception
     assert at.get("download_button")[0].label == "Download catalog (products) (XLSX)"
+
+
+def test_many_duplicate_lines__a_capped_list_that_says_how_many_more(
+    shop: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INVENTORY_IMPORT_MAX_REPORTED_PROBLEMS", "50")
+    at = upload(open_page(OWNER), "dups.csv", b"sku,quantity\n" + b"DUP-1,1\n" * 5_000)
+    assert not at.exception
+    assert "5,000 rows have errors (5,000 problems)" in at.error[0].value
+    errors = at.dataframe[0].value
+    assert len(errors) == 50 and errors["message"].str.len().max() < 120
+    assert any("4,950 more problems were not listed (only the first 50 are)" in c.value for c in at.caption)
+    assert metrics(at)["With errors"] == "5,000"
+
+
+def test_lookalike_skus__the_owner_confirms_with_a_checkbox(shop: Database) -> None:
+    from core.catalog import create_product
+
+    create_product(shop, SYSTEM, "00123", "Padded", "Misc", "1.00", 5)
+    data = b"sku,name,category,unit_price\n123,Other,Misc,2.00\n"
+    at = upload(open_page(OWNER), "saved-by-calc.csv", data)
+    assert not at.exception
+    assert "1 row has a new SKU that differs from an existing SKU only by leading zeros" in at.warning[0].value
+    assert "did a spreadsheet program drop its leading zeros?" in at.dataframe[0].value["message"][0]
+    assert at.button(key="import_commit").disabled
+    at.checkbox(key="import_lookalike").check()
+    at = at.run()
+    assert not at.exception and not at.error
+    assert metrics(at)["New"] == "1" and not at.button(key="import_commit").disabled
+    at.button(key="import_commit").click()
+    at = at.run()
+    assert not at.exception
+    assert "Imported saved-by-calc.csv: 1 new" in at.success[0].value
+    assert get_product(shop, "123")["name"] == "Other" and get_product(shop, "00123")["name"] == "Padded"
+
+
+def test_lookalike_confirmation_is_not_offered_to_staff(shop: Database) -> None:
+    from core.catalog import create_product
+
+    create_product(shop, SYSTEM, "00123", "Padded", "Misc", "1.00", 5)
+    at = upload(open_page(staff_of(shop, "S1")), "count.csv", b"sku,quantity\n123,4\n")
+    assert not at.exception
+    assert "import_lookalike" not in [c.key for c in at.checkbox]
+    assert "did a spreadsheet program drop its leading zeros?" in at.dataframe[0].value["message"][0]
