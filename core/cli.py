@@ -71,11 +71,8 @@ def cmd_user_add(db: Database, args: argparse.Namespace) -> int:
 
     password = _password(f"Password for {args.email}: ")
     if not has_users(db) and args.role == "owner" and not args.as_email:
-        user = create_first_owner(db, args.email, args.name or args.email.split("@")[0], password)
-        if args.store:
-            from core.users import assign_stores
-
-            assign_stores(db, SYSTEM, user["email"], args.store)
+        name = args.name or args.email.split("@")[0]
+        user = create_first_owner(db, args.email, name, password, stores=args.store)  # one transaction
     else:
         user = add_user(
             db, _actor(db, args.as_email), args.email, password, args.role, name=args.name, stores=args.store

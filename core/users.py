@@ -126,8 +126,12 @@ def _clean_role(role: Any) -> str:
     return str(role)
 
 
-def create_first_owner(db: Database, email: str, name: str, password: str) -> dict[str, Any]:
-    """The setup page's one call: create the owner when there are no users yet. Raises ``ValidationError``."""
+def create_first_owner(
+    db: Database, email: str, name: str, password: str, *, stores: list[str] | None = None
+) -> dict[str, Any]:
+    """The setup page's (and the first ``user add``'s) one call: create the owner when there are no users yet,
+    with ``stores`` assigned in the same transaction (an unknown store creates nothing).
+    Raises ``ValidationError``, ``NotFound``."""
     values = _clean_new_user(email, password, "owner", name)
 
     def body(tx: Tx) -> dict[str, Any]:
@@ -141,15 +145,9 @@ def create_first_owner(db: Database, email: str, name: str, password: str) -> di
             [values["email"]],
         )
         user_id = _insert_user(tx, values["email"], values["name"], values["password"], "owner")
-        audit.write(
-            tx,
-            values["email"],
-            "user.setup",
-            "user",
-            values["email"],
-            None,
-            {"id": user_id, "email": values["email"], "role": "owner"},
-        )
+        codes = _set_stores(tx, user_id, list(stores or []))
+        after = {"id": user_id, "email": values["email"], "role": "owner"} | ({"stores": codes} if codes else {})
+        audit.write(tx, values["email"], "user.setup", "user", values["email"], None, after)
         return _public(_user(tx, values["email"]))
 
     return run(db, SYSTEM, "user.setup", body, entity="user", entity_id=values["email"])

@@ -120,6 +120,23 @@ def test_user_add__staff_may_not_add_users(shop_cli):
     assert code == 1 and "Only the owner can manage user accounts." in err
 
 
+def test_user_add__first_owner_with_an_unknown_store_creates_nothing(db_target, capsys, monkeypatch):
+    """One transaction: on an empty database a refused store leaves no owner (and no half-made setup) behind."""
+    monkeypatch.setenv("INVENTORY_PASSWORD", "cli password 1")
+    code = main(["--db", db_target, "user", "add", "boss@x.com", "--role", "owner", "--store", "NOPE"])
+    err = capsys.readouterr().err
+    assert code == 1 and "NOPE" in err and "Traceback" not in err
+    db = open_db(db_target)
+    try:
+        with db.reader() as tx:
+            assert tx.scalar("SELECT count(*) FROM users") == 0
+            assert tx.scalar("SELECT count(*) FROM settings WHERE key = 'owner_created'") == 0
+    finally:
+        db.close()
+    assert main(["--db", db_target, "store", "add", "S1", "Main"]) == 0
+    assert main(["--db", db_target, "user", "add", "boss@x.com", "--role", "owner", "--store", "S1"]) == 0
+
+
 # ---- record ---------------------------------------------------------------------------------------------------
 
 
