@@ -115,20 +115,21 @@ def _rows(tx: Tx, account: str, client: str) -> dict[str, dict[str, Any]]:
     return by_kind
 
 
-def _minutes(delta: timedelta) -> int:
-    return max(1, int(delta.total_seconds() // 60) + (1 if delta.total_seconds() % 60 else 0))
+def _minutes(delta: timedelta) -> str:
+    n = max(1, int(delta.total_seconds() // 60) + (1 if delta.total_seconds() % 60 else 0))
+    return f"{n} minute{'s' if n > 1 else ''}"
 
 
 def locked_message(remaining: timedelta) -> str:
     return (
         f"Too many wrong passwords: signing in to this account from this device is locked for"
-        f" {_minutes(remaining)} minutes. The owner can unlock it."
+        f" {_minutes(remaining)}. The owner can unlock it."
     )
 
 
 def wait_message(remaining: timedelta) -> str:
     seconds = max(1, int(remaining.total_seconds() + 0.999))
-    when = f"{seconds} seconds" if seconds < 120 else f"{_minutes(remaining)} minutes"
+    when = f"{seconds} second{'s' if seconds > 1 else ''}" if seconds < 120 else _minutes(remaining)
     return f"Too many failed sign-ins. Please wait {when} and try again."
 
 
