@@ -227,3 +227,51 @@ def test_settings__the_lock_follows_the_env(shop: Database, monkeypatch: pytest.
 )
 def test_client_key(address: str | None, key: str) -> None:
     assert throttle.client_key(address) == key
+
+
+def test_a_burst_of_parallel_guesses_gets_no_more_checked_answers_than_the_limit(shop: Database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    guesses = [f"guess {n:06d}" for n in range(3 * MAX_FAILED_LOGINS)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda pw: attempt(shop, STAFF_EMAIL, pw, STRANGER), guesses))
+    assert answers.count(WRONG) <= MAX_FAILED_LOGINS - 1 and any("locked" in a for a in answers)
+    with shop.reader() as tx:
+        denied = tx.scalar("SELECT count(*) FROM audit WHERE action = 'auth.login' AND outcome = 'denied'")
+    assert denied == MAX_FAILED_LOGINS  # the writing transaction asks the throttle again
+
+
+# ---- several app processes --------------------------------------------------------------------------------------
+
+
+def test_the_state_is_shared_by_app_processes_on_one_postgresql_database(shop: Database, engine: str) -> None:
+    """Another OS process (another app process behind the load balancer) locks the stranger's client out; this
+    process sees the lock, and the owner's device is still let in here."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    if engine != "postgres":
+        pytest.skip("a DuckDB file is open in one process only")
+    script = (
+        "import sys\n"
+        "from core import open_db\n"
+        "from core.users import authenticate\n"
+        "db = open_db(sys.argv[1])\n"
+        f"for _ in range({MAX_FAILED_LOGINS}):\n"
+        "    try:\n"
+        f"        authenticate(db, {OWNER_EMAIL!r}, 'guess 123456', client={STRANGER!r})\n"
+        "    except Exception as exc:\n"
+        "        print(exc)\n"
+        "db.close()\n"
+    )
+    env = {**os.environ, "INVENTORY_LOG_LEVEL": "ERROR"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, shop.target], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "locked" in done.stdout.splitlines()[-1]
+    assert "locked" in attempt(shop, OWNER_EMAIL, PASSWORD, STRANGER)
+    assert attempt(shop, OWNER_EMAIL, PASSWORD, OWNER_HOME) == "ok"
