@@ -12,9 +12,10 @@ Every run, in this order (so reloading any page keeps the user on it):
    not registered for staff (its URL opens nothing of it), and the page calls ``ui.require_permission`` itself.
 Passwords are checked only by ``core.users.authenticate``, throttled by client address and by account
 (``core.signin_throttle``: 5 wrong passwords lock that client out of the account for 15 minutes, others are not
-affected); the authenticator's cookie manager issues (``Secure`` over https), reads and deletes the cookie. Logout moves ``tokens_valid_after``
-forward, so an earlier cookie never signs in again. An unexpected error in a page becomes a short apology with
-an error id (``ui.show_error``); ``/healthz`` and ``/metrics`` are served beside the app through ``st.App``.
+affected); the authenticator's cookie manager issues (``Secure`` over https), reads and deletes the cookie.
+Logout moves ``tokens_valid_after`` forward, so an earlier cookie never signs in again. An unexpected error in a
+page becomes a short apology with an error id (``ui.show_error``); ``/healthz`` and ``/metrics`` are served beside
+the app through ``st.App``, behind ``MetricsGuard`` (env ``INVENTORY_METRICS_TOKEN``).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Passwords are 8 characters to 72 bytes (bcrypt's limit: longer ones are refused, never silently cut).
 Password checks are throttled by client and by account (``core.signin``, ``core.signin_throttle``): five
-wrong passwords from one client lock that client out of the account for 15 minutes; the owner can unlock it. ``tokens_valid_after`` moves
-forward on logout, password change and deactivation: a login cookie issued before it is no longer accepted.
+wrong passwords from one client lock that client out of the account for 15 minutes; the owner can unlock it.
+``tokens_valid_after`` moves forward on logout, password change and deactivation: a login cookie issued before it
+is no longer accepted.
 Only the owner manages accounts, except the very first owner, created by the setup page when no user exists.
 """
 
