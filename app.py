@@ -10,10 +10,12 @@ Every run, in this order (so reloading any page keeps the user on it):
 3. Signed out -> the sign-in page (answering at every page's address). Signed in -> the pages of ``PAGES`` whose roles include the actor's
    role (a page file that does not exist yet is left out). An owner page never reaches a staff session: it is
    not registered for staff (its URL opens nothing of it), and the page calls ``ui.require_permission`` itself.
-Passwords are checked only by ``core.users.authenticate`` (failures counted and persisted, 5 lock the account
-for 15 minutes); the authenticator issues, reads and deletes the cookie. Logout moves ``tokens_valid_after``
-forward, so an earlier cookie never signs in again. An unexpected error in a page becomes a short apology with
-an error id (``ui.show_error``); ``/healthz`` and ``/metrics`` are served beside the app through ``st.App``.
+Passwords are checked only by ``core.users.authenticate``, throttled by client address and by account
+(``core.signin_throttle``: 5 wrong passwords lock that client out of the account for 15 minutes, others are not
+affected); the authenticator's cookie manager issues (``Secure`` over https), reads and deletes the cookie.
+Logout moves ``tokens_valid_after`` forward, so an earlier cookie never signs in again. An unexpected error in a
+page becomes a short apology with an error id (``ui.show_error``); ``/healthz`` and ``/metrics`` are served beside
+the app through ``st.App``, behind ``MetricsGuard`` (env ``INVENTORY_METRICS_TOKEN``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -77,6 +80,31 @@ def metrics(request: Request) -> Response:
     return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
 
+class MetricsGuard:
+    """ASGI middleware in front of every route, Streamlit's own included (``st.App`` runs user middleware first):
+    with env ``INVENTORY_METRICS_TOKEN`` set, ``/metrics`` and ``/_stcore/metrics`` answer only a request that
+    carries ``Authorization: Bearer <token>``; any other gets 401 (``core.sessions.metrics_allowed``)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from core.sessions import is_metrics_path, metrics_allowed
+
+        if scope.get("type") == "http" and is_metrics_path(scope.get("path", "")):
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            if not metrics_allowed(headers.get("authorization")):
+                response = Response(
+                    "A bearer token is required.\n",
+                    status_code=401,
+                    media_type="text/plain",
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def on_script_error(exc: BaseException) -> bool:
     """An error that escaped the frame itself: a short apology with an id that is also in the JSON log."""
     from pages import ui
@@ -85,7 +113,12 @@ def on_script_error(exc: BaseException) -> bool:
     return True
 
 
-app = st.App("app.py", routes=[Route("/healthz", healthz), Route("/metrics", metrics)], on_script_error=on_script_error)
+app = st.App(
+    "app.py",
+    routes=[Route("/healthz", healthz), Route("/metrics", metrics)],
+    middleware=[Middleware(MetricsGuard)],
+    on_script_error=on_script_error,
+)
 
 # Streamlit treats a script beside a ``pages/`` folder as a v1 multipage app until the first ``st.navigation`` call:
 # the very first run of a fresh process would list every file in pages/ (owner pages included) and run the
@@ -105,6 +138,27 @@ def _secrets() -> dict[str, Any]:
         return {"auth": dict(st.secrets.get("auth", {}))}
     except Exception:
         return {}
+
+
+def client_address() -> str | None:
+    """This browser's address as the server saw it (``st.context.ip_address``: the TCP peer; ``None`` on
+    loopback). Behind a proxy, uvicorn (Streamlit's server) takes the client from ``X-Forwarded-For`` only when
+    the proxy's own address is trusted: env ``FORWARDED_ALLOW_IPS``, default ``127.0.0.1,::1``."""
+    try:
+        return st.context.ip_address
+    except Exception:
+        return None
+
+
+def _cookie_is_secure() -> bool:
+    """``Secure`` for the login cookie when the page is served over https (``core.sessions.cookie_secure``)."""
+    from core import sessions
+
+    try:
+        url, headers = st.context.url, st.context.headers
+    except Exception:
+        url, headers = None, None
+    return sessions.cookie_secure(url, headers)
 
 
 def _establish(actor: Any, signed_in_at: datetime) -> None:
@@ -199,7 +253,14 @@ def _apply_cookie_action(authenticator: Any, settings: Any) -> None:
     try:
         if kind == "set":
             expires = datetime.now() + timedelta(hours=settings.lifetime_hours)
-            manager.set(settings.cookie_name, ss["_cookie_token"], key=key, expires_at=expires)
+            manager.set(
+                settings.cookie_name,
+                ss["_cookie_token"],
+                key=key,
+                expires_at=expires,
+                secure=_cookie_is_secure(),
+                same_site="strict",
+            )
         else:
             manager.delete(settings.cookie_name, key=key)
     except KeyError:  # the manager had not seen the cookie yet; the delete was still sent
@@ -221,7 +282,9 @@ def _submit_sign_in() -> None:
     ss.pop("_flash", None)
     ss.pop("_sign_in_error", None)
     try:
-        actor = users.authenticate(ui.get_db(), ss.get("sign_in_email", ""), ss.get("sign_in_password", ""))
+        actor = users.authenticate(
+            ui.get_db(), ss.get("sign_in_email", ""), ss.get("sign_in_password", ""), client=client_address()
+        )
     except AuthError as exc:
         ss["_sign_in_error"] = str(exc)
         return

@@ -71,16 +71,41 @@ def cmd_user_add(db: Database, args: argparse.Namespace) -> int:
 
     password = _password(f"Password for {args.email}: ")
     if not has_users(db) and args.role == "owner" and not args.as_email:
-        user = create_first_owner(db, args.email, args.name or args.email.split("@")[0], password)
-        if args.store:
-            from core.users import assign_stores
-
-            assign_stores(db, SYSTEM, user["email"], args.store)
+        name = args.name or args.email.split("@")[0]
+        user = create_first_owner(db, args.email, name, password, stores=args.store)  # one transaction
     else:
         user = add_user(
             db, _actor(db, args.as_email), args.email, password, args.role, name=args.name, stores=args.store
         )
     print(f"Added {user['role']} {user['email']}" + (f" (stores: {', '.join(args.store)})" if args.store else "") + ".")
+    return EXIT_OK
+
+
+def cmd_user_unlock(db: Database, args: argparse.Namespace) -> int:
+    from core.users import unlock
+
+    user = unlock(db, _actor(db, args.as_email), args.email)
+    print(f"Unlocked {user['email']}: every lock and failure count of the account is cleared.")
+    return EXIT_OK
+
+
+def cmd_user_set_password(db: Database, args: argparse.Namespace) -> int:
+    from core.users import reset_password
+
+    password = _password(f"New password for {args.email}: ")
+    user = reset_password(db, _actor(db, args.as_email), args.email, password)
+    print(f"Set a new password for {user['email']}; the account is unlocked and its earlier sessions have ended.")
+    return EXIT_OK
+
+
+def cmd_rotate_secret(db: Database, args: argparse.Namespace) -> int:
+    from core.sessions import rotate_secret
+
+    result = rotate_secret(db, _actor(db, args.as_email))
+    print(
+        f"New login cookie key made; every session ended ({result['users']} accounts must sign in again)."
+        " If .streamlit/secrets.toml sets [auth] cookie_key, that key signs cookies instead: change it there too."
+    )
     return EXIT_OK
 
 
@@ -258,6 +283,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", action="append", default=[], metavar="CODE")
     _as(p)
     p.set_defaults(func=cmd_user_add)
+    p = user.add_parser("unlock", help="clear every sign-in lock and failure count of an account")
+    p.add_argument("email")
+    _as(p)
+    p.set_defaults(func=cmd_user_unlock)
+    p = user.add_parser(
+        "set-password", help="set a new password (from env INVENTORY_PASSWORD or a prompt); unlocks, ends sessions"
+    )
+    p.add_argument("email")
+    _as(p)
+    p.set_defaults(func=cmd_user_set_password)
+
+    p = sub.add_parser("rotate-secret", help="make a new login cookie key: every session of every user ends")
+    _as(p)
+    p.set_defaults(func=cmd_rotate_secret)
 
     store = sub.add_parser("store", help="manage stores").add_subparsers(dest="store_command", required=True)
     p = store.add_parser("add", help="add a store")

@@ -192,9 +192,24 @@ M2_LEDGER_WITHOUT_INDEX = [
     "ALTER TABLE movements_rebuilt RENAME TO movements",
 ]
 
+# Sign-in throttling (core.signin_throttle): one row per client address (account ''), per account (client ''),
+# and per account and client. Several app processes on one PostgreSQL database share it.
+M3_SIGNIN_THROTTLE = [
+    """CREATE TABLE signin_throttle (
+        account VARCHAR NOT NULL CHECK (length(account) <= 254),
+        client VARCHAR NOT NULL CHECK (length(client) <= 64),
+        failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
+        last_failure_at TIMESTAMPTZ,
+        blocked_until TIMESTAMPTZ,
+        last_success_at TIMESTAMPTZ,
+        PRIMARY KEY (account, client)
+    )""",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "initial schema", M1_INITIAL),
     (2, "ledger without a primary-key index", M2_LEDGER_WITHOUT_INDEX),
+    (3, "sign-in throttling by client and account", M3_SIGNIN_THROTTLE),
 ]
 
 

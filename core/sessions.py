@@ -9,24 +9,31 @@ The login cookie (streamlit-authenticator's HS256 JWT) carries only ``{username,
 - A cookie's issue time is ``exp_date - lifetime``; a cookie is accepted only while it has not expired, its
   expiry is not further away than one lifetime, and it was issued after the user's ``tokens_valid_after`` (which
   logout, password change and deactivation move forward). So replaying an old cookie never signs anyone in.
+- ``rotate_secret`` replaces the database key and ends every session of every user. The cookie is set from
+  JavaScript (the authenticator's cookie manager), so it cannot be HttpOnly; it is ``Secure`` when the page is
+  served over https (``cookie_secure``) and ``SameSite=Strict``.
 - Only active accounts are handed to the authenticator, and without password hashes: passwords are checked by
   ``core.users.authenticate`` (which counts failures and locks), never by the authenticator.
 """
 
 from __future__ import annotations
 
+import hmac
 import math
 import os
+import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core import observe
-from core.db import Database
+from core import audit, observe
+from core.db import Database, Tx
 from core.errors import AuthError, ValidationError
-from core.permissions import Actor
-from core.schema import get_setting
+from core.ops import refuse_early, run
+from core.permissions import Actor, require
+from core.schema import get_setting, set_setting
 from core.users import actor_for
 
 DEFAULT_LIFETIME_HOURS = 8.0
@@ -34,6 +41,8 @@ MAX_LIFETIME_HOURS = 24.0 * 30
 LIFETIME_ENV = "INVENTORY_SESSION_HOURS"
 COOKIE_PREFIX = "inventory_lite_session"
 CLOCK_SLACK = timedelta(seconds=60)
+COOKIE_SECURE_ENV = "INVENTORY_COOKIE_SECURE"
+METRICS_TOKEN_ENV = "INVENTORY_METRICS_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,53 @@ def session_actor(db: Database, email: str, signed_in_at: datetime) -> Actor:
     """Re-check a live session on every page run: the account must still be active, unlocked and not logged out
     since ``signed_in_at``. Raises ``AuthError``."""
     return actor_for(db, email, issued_at=signed_in_at)
+
+
+def cookie_secure(url: str | None, headers: Mapping[str, str] | None, env: Mapping[str, str] | None = None) -> bool:
+    """Whether the login cookie gets the ``Secure`` attribute: when the browser's address (``url``) is https, or a
+    proxy says it served https (``X-Forwarded-Proto: https``), or env ``INVENTORY_COOKIE_SECURE`` is ``always``
+    (default ``auto``). The cookie is set from JavaScript, so ``Secure`` on a plain-http page (other than
+    localhost) would make the browser drop it: ``auto`` follows the page. Raises ``ValidationError`` for another
+    value of the setting."""
+    env = os.environ if env is None else env
+    mode = str(env.get(COOKIE_SECURE_ENV, "") or "auto").strip().lower()
+    if mode not in ("auto", "always"):
+        raise ValidationError.single("cookie_secure", f"{COOKIE_SECURE_ENV} must be auto or always (got {mode!r}).")
+    proto = str((headers or {}).get("X-Forwarded-Proto") or "").split(",")[0].strip().lower()
+    return mode == "always" or str(url or "").lower().startswith("https://") or proto == "https"
+
+
+def is_metrics_path(path: str) -> bool:
+    """``/metrics`` (the app's) or ``/_stcore/metrics`` (Streamlit's), under any base path, however written."""
+    return re.sub("/+", "/", str(path or "")).rstrip("/").lower().endswith("/metrics")
+
+
+def metrics_allowed(authorization: str | None, env: Mapping[str, str] | None = None) -> bool:
+    """Whether a metrics request may be answered: always when env ``INVENTORY_METRICS_TOKEN`` is not set,
+    otherwise only with ``Authorization: Bearer <that token>`` (compared in constant time)."""
+    env = os.environ if env is None else env
+    token = str(env.get(METRICS_TOKEN_ENV) or "")
+    if not token:
+        return True
+    scheme, _, given = str(authorization or "").strip().partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def rotate_secret(db: Database, actor: Actor) -> dict[str, Any]:
+    """A new random login cookie key in the database, and every session of every user ends (each user's
+    ``tokens_valid_after`` moves to now), so no cookie signed with the old key, or issued before, signs in again.
+    Audited (never the key itself). Returns ``{"users": n}``. Raises ``PermissionDenied``."""
+    refuse_early(db, actor, "auth.rotate_secret", "system.manage", entity="settings", entity_id="cookie_secret")
+
+    def body(tx: Tx) -> dict[str, Any]:
+        require(actor, "system.manage", entity="settings", entity_id="cookie_secret")
+        set_setting(tx, "cookie_secret", secrets.token_urlsafe(48))
+        count = int(tx.scalar("SELECT count(*) FROM users"))
+        tx.execute("UPDATE users SET tokens_valid_after = now()")
+        audit.write(tx, actor.email, "auth.rotate_secret", "settings", "cookie_secret", None, {"sessions_ended": count})
+        return {"users": count}
+
+    return run(db, actor, "auth.rotate_secret", body, entity="settings", entity_id="cookie_secret")
 
 
 def health(db: Database) -> dict[str, Any]:

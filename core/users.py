@@ -1,20 +1,22 @@
 """User accounts: bcrypt password hashes, roles, store assignments, lockout and session invalidation.
 
 Passwords are 8 characters to 72 bytes (bcrypt's limit: longer ones are refused, never silently cut).
-Five wrong passwords lock an account for 15 minutes; the owner can unlock it. ``tokens_valid_after`` moves
-forward on logout, password change and deactivation: a login cookie issued before it is no longer accepted.
+Password checks are throttled by client and by account (``core.signin``, ``core.signin_throttle``): five
+wrong passwords from one client lock that client out of the account for 15 minutes; the owner can unlock it.
+``tokens_valid_after`` moves forward on logout, password change and deactivation: a login cookie issued before it
+is no longer accepted.
 Only the owner manages accounts, except the very first owner, created by the setup page when no user exists.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import bcrypt
 
-from core import audit
+from core import audit, signin_throttle
 from core.catalog import store_by_code
 from core.db import Database, Tx
 from core.errors import AuthError, NotFound, ValidationError
@@ -22,8 +24,8 @@ from core.ops import refuse_early, run
 from core.permissions import SYSTEM, Actor, require
 from core.validate import NAME_MAX, clean_text, collect
 
-MAX_FAILED_LOGINS = 5
-LOCK_MINUTES = 15
+MAX_FAILED_LOGINS = signin_throttle.ThrottleSettings.lock_failures  # the defaults; env settings can change them
+LOCK_MINUTES = signin_throttle.ThrottleSettings.lock_minutes
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_BYTES = 72
 ROLES = ("owner", "staff")
@@ -126,8 +128,12 @@ def _clean_role(role: Any) -> str:
     return str(role)
 
 
-def create_first_owner(db: Database, email: str, name: str, password: str) -> dict[str, Any]:
-    """The setup page's one call: create the owner when there are no users yet. Raises ``ValidationError``."""
+def create_first_owner(
+    db: Database, email: str, name: str, password: str, *, stores: list[str] | None = None
+) -> dict[str, Any]:
+    """The setup page's (and the first ``user add``'s) one call: create the owner when there are no users yet,
+    with ``stores`` assigned in the same transaction (an unknown store creates nothing).
+    Raises ``ValidationError``, ``NotFound``."""
     values = _clean_new_user(email, password, "owner", name)
 
     def body(tx: Tx) -> dict[str, Any]:
@@ -141,15 +147,9 @@ def create_first_owner(db: Database, email: str, name: str, password: str) -> di
             [values["email"]],
         )
         user_id = _insert_user(tx, values["email"], values["name"], values["password"], "owner")
-        audit.write(
-            tx,
-            values["email"],
-            "user.setup",
-            "user",
-            values["email"],
-            None,
-            {"id": user_id, "email": values["email"], "role": "owner"},
-        )
+        codes = _set_stores(tx, user_id, list(stores or []))
+        after = {"id": user_id, "email": values["email"], "role": "owner"} | ({"stores": codes} if codes else {})
+        audit.write(tx, values["email"], "user.setup", "user", values["email"], None, after)
         return _public(_user(tx, values["email"]))
 
     return run(db, SYSTEM, "user.setup", body, entity="user", entity_id=values["email"])
@@ -259,11 +259,13 @@ def reset_password(db: Database, actor: Actor, email: str, new_password: str) ->
         " version = version + 1, updated_at = now() WHERE id = $1",
         [hashed],
         {"password": "(new)"},
+        lambda tx, before: signin_throttle.clear_account(tx, before["email"]),
     )
 
 
 def unlock(db: Database, actor: Actor, email: str) -> dict[str, Any]:
-    """Clear a lockout. Raises ``NotFound``, ``PermissionDenied``."""
+    """Clear every lock and failure count of an account, on every client (``core.signin_throttle``), and the
+    counts of the clients that failed on it. Raises ``NotFound``, ``PermissionDenied``."""
     return _owner_change(
         db,
         actor,
@@ -273,27 +275,20 @@ def unlock(db: Database, actor: Actor, email: str) -> dict[str, Any]:
         " WHERE id = $1",
         [],
         {"unlock": True},
+        lambda tx, before: signin_throttle.clear_account(tx, before["email"]),
     )
 
 
-def change_own_password(db: Database, actor: Actor, current_password: str, new_password: str) -> None:
-    """Anyone changes their own password (the current one is required); every earlier session ends.
-    Raises ``AuthError`` for a wrong current password, ``ValidationError``."""
-    hashed = hash_password(new_password)
+def change_own_password(
+    db: Database, actor: Actor, current_password: str, new_password: str, *, client: str | None = None
+) -> None:
+    """Anyone changes their own password (the current one is required); every earlier session ends. A wrong
+    current password is counted, throttled and audited as a wrong sign-in from ``client`` is
+    (``core.signin``). Raises ``AuthError`` for a wrong current password or a throttled attempt,
+    ``ValidationError``."""
+    from core import signin
 
-    def body(tx: Tx) -> dict[str, Any]:
-        row = _user(tx, actor.email)
-        if not verify_password(current_password, row["password_hash"]):
-            raise AuthError("The current password is not correct.")
-        tx.execute(
-            "UPDATE users SET password_hash = $2, tokens_valid_after = now(), version = version + 1,"
-            " updated_at = now() WHERE id = $1",
-            [row["id"], hashed],
-        )
-        audit.write(tx, actor.email, "user.change_password", "user", actor.email, None, {"password": "(changed)"})
-        return {"email": actor.email}
-
-    run(db, actor, "user.change_password", body, entity="user", entity_id=actor.email)
+    signin.change_own_password(db, actor, current_password, hash_password(new_password), client=client)
 
 
 def end_sessions(db: Database, email: str) -> None:
@@ -308,71 +303,13 @@ def end_sessions(db: Database, email: str) -> None:
     run(db, actor, "auth.logout", body, entity="user", entity_id=actor.email)
 
 
-_DUMMY_HASH = bcrypt.hashpw(b"no such account", bcrypt.gensalt()).decode()
+def authenticate(db: Database, email: str, password: str, *, client: str | None = None) -> Actor:
+    """Check a password sign-in from ``client`` (its address), throttled by client and by account
+    (``core.signin``, ``core.signin_throttle``). Returns the actor. Raises ``AuthError`` with a sentence for the
+    person; the sentence is the same whether the account exists or not."""
+    from core import signin
 
-
-def _now(tx: Tx) -> datetime:
-    return tx.scalar("SELECT now()")
-
-
-def authenticate(db: Database, email: str, password: str) -> Actor:
-    """Check a password sign-in, counting failures (5 lock the account for 15 minutes).
-    Returns the actor. Raises ``AuthError`` with a sentence for the person."""
-    address = str(email or "").strip().lower()
-    outcome: dict[str, Any] = {}
-
-    def body(tx: Tx) -> dict[str, Any]:
-        rows = tx.dicts(
-            "SELECT id, password_hash, active, failed_logins, locked_until FROM users WHERE email = $1", [address]
-        )
-        if not rows:
-            verify_password(str(password or ""), _DUMMY_HASH)  # same time as a real check: no account probing
-            outcome["error"] = "The email or password is not correct."
-            return {}
-        row, now = rows[0], _now(tx)
-        if not row["active"]:
-            # only the right password learns that the account exists but is deactivated
-            right = verify_password(str(password or ""), row["password_hash"])
-            outcome["error"] = (
-                "This account is deactivated. Ask the owner." if right else "The email or password is not correct."
-            )
-        elif row["locked_until"] is not None and row["locked_until"] > now:
-            minutes = max(1, int((row["locked_until"] - now).total_seconds() // 60) + 1)
-            outcome["error"] = (
-                f"This account is locked after too many wrong passwords. Try again in {minutes} minutes or ask the owner to unlock it."
-            )
-        elif not verify_password(str(password or ""), row["password_hash"]):
-            failures = int(row["failed_logins"]) + 1
-            locked = failures >= MAX_FAILED_LOGINS
-            tx.execute(
-                "UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1",
-                [row["id"], 0 if locked else failures, now + timedelta(minutes=LOCK_MINUTES) if locked else None],
-            )
-            audit.write(
-                tx,
-                address,
-                "auth.login",
-                "user",
-                address,
-                None,
-                {"failed_logins": failures},
-                "denied",
-                "wrong password" + (f"; locked for {LOCK_MINUTES} minutes" if locked else ""),
-            )
-            outcome["error"] = (
-                f"Too many wrong passwords: the account is locked for {LOCK_MINUTES} minutes."
-                if locked
-                else "The email or password is not correct."
-            )
-        else:
-            tx.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1", [row["id"]])
-            audit.write(tx, address, "auth.login", "user", address)
-        return {}
-
-    run(db, Actor(email=address or "anonymous", role="staff"), "auth.login", body, entity="user", entity_id=address)
-    if "error" in outcome:
-        raise AuthError(outcome["error"])
-    return actor_for(db, address)
+    return signin.authenticate(db, email, password, client=client)
 
 
 def actor_for(db: Database, email: str, *, issued_at: datetime | None = None) -> Actor:
@@ -411,6 +348,8 @@ def list_users(db: Database, actor: Actor) -> list[dict[str, Any]]:
     require(actor, "user.manage")
     with db.reader() as tx:
         rows = tx.dicts(f"SELECT {USER_COLUMNS}, now() AS now FROM users ORDER BY role, email")
+        now = rows[0]["now"] if rows else None
+        throttled = signin_throttle.account_states(tx, now, signin_throttle.throttle_settings()) if rows else {}
         stores = tx.all(
             "SELECT us.user_id, s.code FROM user_stores us JOIN stores s ON s.id = us.store_id ORDER BY s.code"
         )
@@ -419,6 +358,7 @@ def list_users(db: Database, actor: Actor) -> list[dict[str, Any]]:
         by_user.setdefault(uid, []).append(code)
     for row in rows:
         row["stores"] = by_user.get(row["id"], [])
-        row["locked"] = row["locked_until"] is not None and row.pop("now") < row["locked_until"]
+        row.update(throttled.get(row["email"], {"failed_logins": 0, "locked_until": None}))
+        row["locked"] = row["locked_until"] is not None
         row.pop("now", None)
     return rows

@@ -1,6 +1,7 @@
 """Account: who is signed in, and changing one's own password (everyone).
 
-A password change ends every earlier session of this account (``core.users.change_own_password`` moves
+The current password is checked, counted and audited like a sign-in (``core.signin``): wrong guesses here lock
+this client out of the account as wrong sign-ins do. A password change ends every earlier session of this account (``core.users.change_own_password`` moves
 ``tokens_valid_after``); this browser stays signed in through ``ui.renew_session``, which issues a new cookie.
 """
 
@@ -38,7 +39,8 @@ if submitted:
         st.error("The two new passwords are not the same.")
     else:
         try:
-            users.change_own_password(db, actor, current, new)
+            client = st.context.ip_address  # the current password is throttled like a sign-in from here
+            users.change_own_password(db, actor, current, new, client=client)
         except Exception as exc:
             ui.show_error(exc)
         else:

@@ -107,6 +107,69 @@ def test_sign_in__five_failures_lock_even_the_right_password_out(
     assert user(shop, STAFF_EMAIL)["locked"]
 
 
+@pytest.fixture
+def client_ip(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """``st.context.ip_address`` as the app sees it: set ``client_ip[0]`` to the address of the next runs."""
+    from streamlit.runtime.context import ContextProxy
+
+    address: list[str | None] = [None]
+    monkeypatch.setattr(ContextProxy, "ip_address", property(lambda self: address[0]))
+    return address
+
+
+def test_sign_in__a_strangers_lock_does_not_keep_the_owner_out(
+    shop: Database, monkeypatch: pytest.MonkeyPatch, client_ip: list[str | None]
+) -> None:
+    client_ip[0] = "203.0.113.66"
+    stranger = app_test(shop, monkeypatch).run()
+    for _ in range(users.MAX_FAILED_LOGINS):
+        stranger = sign_in(stranger, OWNER_EMAIL, "guess 123456")
+    assert any("locked for 15 minutes" in t for t in texts(stranger.error))
+    stranger = sign_in(stranger, OWNER_EMAIL, PASSWORD)
+    assert not signed_in(stranger) and any("locked" in t for t in texts(stranger.error))
+    client_ip[0] = "198.51.100.10"
+    at = sign_in(app_test(shop, monkeypatch).run(), OWNER_EMAIL, PASSWORD)
+    assert not at.exception and signed_in(at)
+    with shop.reader() as tx:
+        clients = {r[0] for r in tx.all("SELECT after FROM audit WHERE action = 'auth.login'")}
+    assert any("203.0.113.66" in c for c in clients) and any("198.51.100.10" in c for c in clients)
+
+
+def test_sign_in__the_fifth_answer_is_the_same_for_an_unknown_account(
+    shop: Database, monkeypatch: pytest.MonkeyPatch, client_ip: list[str | None]
+) -> None:
+    answers = {}
+    for n, email in enumerate((STAFF_EMAIL, "nobody@shop.test")):
+        client_ip[0] = f"192.0.2.{n + 1}"
+        at = app_test(shop, monkeypatch).run()
+        answers[email] = []
+        for _ in range(users.MAX_FAILED_LOGINS + 1):
+            at = sign_in(at, email, "guess 123456")
+            answers[email].append(texts(at.error))
+    assert answers[STAFF_EMAIL] == answers["nobody@shop.test"]
+    assert any("locked" in t for t in answers[STAFF_EMAIL][-1])
+
+
+def test_sign_in__the_cookie_is_secure_when_served_over_https(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from extra_streamlit_components.CookieManager import CookieManager
+    from streamlit.runtime.context import ContextProxy
+
+    calls: list[dict[str, Any]] = []
+    original = CookieManager.set
+
+    def recording_set(self: Any, cookie: str, val: Any, **kwargs: Any) -> None:
+        calls.append({"cookie": cookie, **kwargs})
+        original(self, cookie, val, **kwargs)
+
+    monkeypatch.setattr(CookieManager, "set", recording_set)
+    for forwarded, secure in (("https", True), ("http", False)):
+        monkeypatch.setattr(ContextProxy, "headers", property(lambda self, p=forwarded: {"X-Forwarded-Proto": p}))
+        calls.clear()
+        at = sign_in(app_test(shop, monkeypatch).run(), STAFF_EMAIL, PASSWORD)
+        assert signed_in(at) and calls
+        assert calls[-1]["secure"] is secure and calls[-1]["same_site"] == "strict"
+
+
 def test_sign_in__owner_unlock_lets_the_user_in_again(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(5):
         with pytest.raises(Exception, match=r"not correct|locked"):
@@ -257,6 +320,25 @@ def test_account__wrong_current_password_changes_nothing(shop: Database, monkeyp
     assert not at.exception and signed_in(at)
     assert "The current password is not correct." in texts(at.error)
     assert users.authenticate(shop, STAFF_EMAIL, PASSWORD).email == STAFF_EMAIL
+
+
+def test_account__wrong_current_passwords_lock_and_are_audited_like_sign_ins(
+    shop: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL)
+    for n in range(users.MAX_FAILED_LOGINS):
+        at = change_password(at, f"guess {n:06d}", "brand new secret 9")
+        assert not at.exception and signed_in(at)
+    assert any("locked for 15 minutes" in t for t in texts(at.error))
+    at = change_password(at, PASSWORD, "brand new secret 9")  # then the right one is refused too
+    assert any("locked" in t for t in texts(at.error))
+    assert not any("Your password is changed" in t for t in texts(at.success))
+    with shop.reader() as tx:
+        denied = tx.scalar(
+            "SELECT count(*) FROM audit WHERE action = 'user.change_password' AND outcome = 'denied' AND actor = $1",
+            [STAFF_EMAIL],
+        )
+    assert denied == users.MAX_FAILED_LOGINS
 
 
 def test_account__mismatched_new_passwords_change_nothing(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:

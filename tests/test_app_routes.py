@@ -39,6 +39,59 @@ def test_streamlit_run_finds_the_module_level_app() -> None:
 def test_app_declares_healthz_and_metrics(app_module: ModuleType) -> None:
     assert isinstance(app_module.app, st.App)
     assert {r.path for r in app_module.app._user_routes} == {"/healthz", "/metrics"}
+    # user middleware runs before Streamlit's own routes (``/_stcore/metrics`` included)
+    assert [m.cls for m in app_module.app._user_middleware] == [app_module.MetricsGuard]
+
+
+def _get(app_module: ModuleType, path: str, authorization: str | None = None) -> tuple[int, dict[str, str], str]:
+    """One GET through ``MetricsGuard`` in front of the app's routes and a stand-in for Streamlit's
+    ``/_stcore/metrics``: (status, headers, body)."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    inner = Starlette(
+        routes=[*app_module.app._user_routes, Route("/_stcore/metrics", lambda r: PlainTextResponse("streamlit"))]
+    )
+    guarded = app_module.MetricsGuard(inner)
+    headers = [(b"authorization", authorization.encode())] if authorization else []
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b""}
+    scope |= {"headers": headers, "http_version": "1.1", "scheme": "http", "server": ("t", 80), "root_path": ""}
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(guarded(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body").decode()
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/_stcore/metrics"])
+def test_metrics__a_token_setting_requires_the_bearer_token(
+    app_module: ModuleType, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    monkeypatch.delenv("INVENTORY_METRICS_TOKEN", raising=False)
+    assert _get(app_module, path)[0] == 200  # no token set: as before
+    monkeypatch.setenv("INVENTORY_METRICS_TOKEN", "a-long-scrape-token")
+    status, headers, body = _get(app_module, path)
+    assert status == 401 and headers["www-authenticate"].startswith("Bearer") and "inventory_" not in body
+    assert _get(app_module, path, "Bearer wrong-token")[0] == 401
+    assert _get(app_module, path, "Basic YS1sb25nLXNjcmFwZS10b2tlbg==")[0] == 401
+    status, _, body = _get(app_module, path, "Bearer a-long-scrape-token")
+    assert status == 200 and body
+
+
+def test_metrics__the_token_guards_nothing_else(app_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVENTORY_METRICS_TOKEN", "a-long-scrape-token")
+    status, _, body = _get(app_module, "/healthz")
+    assert status == 200 and json.loads(body)["status"] == "ok"
 
 
 def test_healthz__200_json_when_the_database_answers(app_module: ModuleType) -> None:

@@ -120,6 +120,144 @@ def test_user_add__staff_may_not_add_users(shop_cli):
     assert code == 1 and "Only the owner can manage user accounts." in err
 
 
+def test_user_add__first_owner_with_an_unknown_store_creates_nothing(db_target, capsys, monkeypatch):
+    """One transaction: on an empty database a refused store leaves no owner (and no half-made setup) behind."""
+    monkeypatch.setenv("INVENTORY_PASSWORD", "cli password 1")
+    code = main(["--db", db_target, "user", "add", "boss@x.com", "--role", "owner", "--store", "NOPE"])
+    err = capsys.readouterr().err
+    assert code == 1 and "NOPE" in err and "Traceback" not in err
+    db = open_db(db_target)
+    try:
+        with db.reader() as tx:
+            assert tx.scalar("SELECT count(*) FROM users") == 0
+            assert tx.scalar("SELECT count(*) FROM settings WHERE key = 'owner_created'") == 0
+    finally:
+        db.close()
+    assert main(["--db", db_target, "store", "add", "S1", "Main"]) == 0
+    assert main(["--db", db_target, "user", "add", "boss@x.com", "--role", "owner", "--store", "S1"]) == 0
+
+
+def _lock_out(db_target, email, client="203.0.113.9"):
+    """Lock ``email`` out from ``client`` and slow every new client down (as a guessing run would)."""
+    from core import signin_throttle
+    from core.errors import AuthError
+    from core.users import authenticate
+
+    db = open_db(db_target)
+    try:
+        for n in range(signin_throttle.throttle_settings().free_failures):
+            with pytest.raises(AuthError):
+                authenticate(db, email, "wrong guess 1", client=f"192.0.2.{n}")
+        with pytest.raises(AuthError, match="wait"):
+            authenticate(db, email, "cli password 1", client=client)
+    finally:
+        db.close()
+
+
+def _can_sign_in(db_target, email, password, client="203.0.113.9"):
+    from core.errors import AuthError
+    from core.users import authenticate
+
+    db = open_db(db_target)
+    try:
+        return authenticate(db, email, password, client=client).email == email
+    except AuthError:
+        return False
+    finally:
+        db.close()
+
+
+def _audit(db_target, action):
+    db = open_db(db_target)
+    try:
+        with db.reader() as tx:
+            return tx.all("SELECT actor, entity_id, outcome FROM audit WHERE action = $1 ORDER BY id", [action])
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def owner_cli(db_target, capsys, monkeypatch):
+    """``main`` on a fresh database of either engine with one owner (password ``cli password 1``)."""
+    monkeypatch.setenv("INVENTORY_PASSWORD", "cli password 1")
+
+    def run(*args: str):
+        capsys.readouterr()
+        code = main(["--db", db_target, *args])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        return code, out, err
+
+    assert run("user", "add", "boss@x.com", "--role", "owner")[0] == 0
+    assert run("store", "add", "S1", "Main")[0] == 0
+    assert run("user", "add", "staff@x.com", "--role", "staff", "--store", "S1")[0] == 0
+    return run
+
+
+def test_user_unlock__an_owner_locked_out_of_the_web_gets_back_in(owner_cli, db_target):
+    _lock_out(db_target, "boss@x.com")
+    assert not _can_sign_in(db_target, "boss@x.com", "cli password 1")
+    code, out, _ = owner_cli("user", "unlock", "BOSS@x.com")
+    assert code == 0 and "Unlocked boss@x.com" in out
+    assert _can_sign_in(db_target, "boss@x.com", "cli password 1")
+    assert _audit(db_target, "user.unlock") == [("cli", "boss@x.com", "ok")]
+
+
+def test_user_set_password__sets_unlocks_and_is_audited(owner_cli, db_target, monkeypatch):
+    _lock_out(db_target, "boss@x.com")
+    monkeypatch.setenv("INVENTORY_PASSWORD", "a new owner pass 2")
+    code, out, _ = owner_cli("user", "set-password", "boss@x.com")
+    assert code == 0 and "Set a new password for boss@x.com" in out
+    assert _can_sign_in(db_target, "boss@x.com", "a new owner pass 2")
+    assert not _can_sign_in(db_target, "boss@x.com", "cli password 1")
+    assert _audit(db_target, "user.reset_password") == [("cli", "boss@x.com", "ok")]
+
+
+def test_user_set_password__refusals(owner_cli, monkeypatch):
+    monkeypatch.setenv("INVENTORY_PASSWORD", "short")
+    code, _, err = owner_cli("user", "set-password", "boss@x.com")
+    assert code == 1 and "at least 8 characters" in err
+    monkeypatch.setenv("INVENTORY_PASSWORD", "long enough 1")
+    code, _, err = owner_cli("user", "set-password", "ghost@x.com")
+    assert code == 1 and "There is no user" in err
+    code, _, err = owner_cli("user", "set-password", "boss@x.com", "--as", "staff@x.com")
+    assert code == 1 and "Only the owner can manage user accounts." in err
+    code, _, err = owner_cli("user", "unlock", "boss@x.com", "--as", "staff@x.com")
+    assert code == 1 and "Only the owner can manage user accounts." in err
+    monkeypatch.delenv("INVENTORY_PASSWORD")
+    with open(os.devnull) as not_a_terminal:
+        monkeypatch.setattr(sys, "stdin", not_a_terminal)
+        code, _, err = owner_cli("user", "set-password", "boss@x.com")
+    assert code == 2 and "INVENTORY_PASSWORD" in err
+
+
+def test_rotate_secret__new_key_every_session_ends_audited(owner_cli, db_target):
+    from datetime import UTC, datetime
+
+    from core.errors import AuthError
+    from core.schema import get_setting
+    from core.sessions import session_actor
+
+    db = open_db(db_target)
+    try:
+        key, began = get_setting(db, "cookie_secret"), datetime.now(UTC)
+        assert session_actor(db, "staff@x.com", began).email == "staff@x.com"
+    finally:
+        db.close()
+    code, out, _ = owner_cli("rotate-secret")
+    assert code == 0 and "every session ended (2 accounts" in out
+    db = open_db(db_target)
+    try:
+        assert get_setting(db, "cookie_secret") != key
+        with pytest.raises(AuthError, match="session has ended"):
+            session_actor(db, "staff@x.com", began)
+    finally:
+        db.close()
+    assert _audit(db_target, "auth.rotate_secret") == [("cli", "cookie_secret", "ok")]
+    code, _, err = owner_cli("rotate-secret", "--as", "staff@x.com")
+    assert code == 1 and "Only the owner can use the system tools." in err
+
+
 # ---- record ---------------------------------------------------------------------------------------------------
 
 

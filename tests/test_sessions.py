@@ -203,3 +203,123 @@ def test_issue_token__signed_with_another_key_does_not_decode(settings: sessions
     value = sessions.issue_token(STAFF_EMAIL, settings)
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(value, "x" * 40, algorithms=["HS256"])
+
+
+# ---- the cookie key: rotation, a missing key, Secure -------------------------------------------------------------
+
+
+def test_rotate_secret__new_key_and_every_session_ends(shop: Database, owner: Any) -> None:
+    from core.permissions import SYSTEM
+
+    before = sessions.session_settings(shop, {}, {})
+    old_cookie = jwt.encode(
+        {"username": OWNER_EMAIL, "exp_date": (datetime.now(UTC) + before.lifetime).timestamp()},
+        before.cookie_key,
+        algorithm="HS256",
+    )
+    live_since = datetime.now(UTC)  # a session that began after the accounts were made
+    assert sessions.session_actor(shop, STAFF_EMAIL, live_since).email == STAFF_EMAIL
+    assert sessions.rotate_secret(shop, SYSTEM) == {"users": 2}
+    after = sessions.session_settings(shop, {}, {})
+    assert after.cookie_key != before.cookie_key and len(after.cookie_key) >= 48
+    with pytest.raises(jwt.InvalidSignatureError):  # the old key's cookies no longer even decode
+        jwt.decode(old_cookie, after.cookie_key, algorithms=["HS256"])
+    decoded_with_old_key = jwt.decode(old_cookie, before.cookie_key, algorithms=["HS256"])
+    with pytest.raises(AuthError, match="session has ended"):  # and were issued before every session ended
+        sessions.actor_from_cookie(shop, decoded_with_old_key, after)
+    for email in (OWNER_EMAIL, STAFF_EMAIL):
+        with pytest.raises(AuthError, match="session has ended"):
+            sessions.session_actor(shop, email, live_since)
+    with shop.reader() as tx:
+        rows = tx.all("SELECT actor, entity_id, after FROM audit WHERE action = 'auth.rotate_secret'")
+    assert rows == [("cli", "cookie_secret", '{"sessions_ended": 2}')]  # audited, never the key itself
+    assert after.cookie_key not in str(rows) and before.cookie_key not in str(rows)
+    assert users.authenticate(shop, OWNER_EMAIL, PASSWORD).email == OWNER_EMAIL  # signing in again works
+
+
+def test_rotate_secret__staff_are_refused_and_audited(shop: Database, staff: Any) -> None:
+    from core.errors import PermissionDenied
+
+    key = get_setting(shop, "cookie_secret")
+    with pytest.raises(PermissionDenied):
+        sessions.rotate_secret(shop, staff)
+    assert get_setting(shop, "cookie_secret") == key
+    with shop.reader() as tx:
+        rows = tx.all("SELECT actor, outcome FROM audit WHERE entity_id = 'cookie_secret'")
+    assert rows == [(STAFF_EMAIL, "denied")]
+
+
+def test_cookie_secret__a_database_without_the_key_gets_a_fresh_random_one(db: Database) -> None:
+    """A backup copy leaves the ``cookie_secret`` row out; the database opened from it makes a new key."""
+    from core.schema import migrate
+
+    old = get_setting(db, "cookie_secret")
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM settings WHERE key = 'cookie_secret'")
+    with pytest.raises(ValidationError, match="cookie key is missing"):
+        sessions.session_settings(db, {}, {})  # nothing signs without a key...
+    migrate(db)  # ...until the database is opened again (every process migrates on open)
+    new = get_setting(db, "cookie_secret")
+    assert new and new != old and len(new) >= 48
+
+
+@pytest.mark.parametrize(
+    ("url", "headers", "env", "secure"),
+    [
+        ("https://shop.example/", {}, {}, True),
+        ("http://shop.example/", {}, {}, False),
+        (None, None, {}, False),
+        ("http://127.0.0.1:8501/", {"X-Forwarded-Proto": "https"}, {}, True),  # TLS ended at the proxy
+        ("http://127.0.0.1:8501/", {"X-Forwarded-Proto": "HTTPS, http"}, {}, True),
+        ("http://127.0.0.1:8501/", {"X-Forwarded-Proto": "http"}, {}, False),
+        ("http://127.0.0.1:8501/", {}, {"INVENTORY_COOKIE_SECURE": "always"}, True),
+        ("http://127.0.0.1:8501/", {}, {"INVENTORY_COOKIE_SECURE": "auto"}, False),
+    ],
+)
+def test_cookie_secure__over_https_only(url: Any, headers: Any, env: dict[str, str], secure: bool) -> None:
+    assert sessions.cookie_secure(url, headers, env) is secure
+
+
+def test_cookie_secure__a_bad_setting_is_a_sentence() -> None:
+    with pytest.raises(ValidationError, match="INVENTORY_COOKIE_SECURE must be auto or always"):
+        sessions.cookie_secure("https://x/", {}, {"INVENTORY_COOKIE_SECURE": "yes"})
+
+
+# ---- metrics token -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("authorization", "env", "allowed"),
+    [
+        (None, {}, True),  # no token set: open (keep it off the public side of the proxy)
+        (None, {"INVENTORY_METRICS_TOKEN": "s3cret-token"}, False),
+        ("Bearer s3cret-token", {"INVENTORY_METRICS_TOKEN": "s3cret-token"}, True),
+        ("bearer  s3cret-token ", {"INVENTORY_METRICS_TOKEN": "s3cret-token"}, True),
+        ("Bearer s3cret-tokeN", {"INVENTORY_METRICS_TOKEN": "s3cret-token"}, False),
+        ("Bearer s3cret-token-and-more", {"INVENTORY_METRICS_TOKEN": "s3cret-token"}, False),
+        ("Basic czNjcmV0LXRva2Vu", {"INVENTORY_METRICS_TOKEN": "s3cret-token"}, False),
+        ("Bearer ", {"INVENTORY_METRICS_TOKEN": "s3cret-token"}, False),
+        ("Bearer t\u00f6ken", {"INVENTORY_METRICS_TOKEN": "s3cret-token"}, False),
+    ],
+)
+def test_metrics_allowed(authorization: Any, env: dict[str, str], allowed: bool) -> None:
+    assert sessions.metrics_allowed(authorization, env) is allowed
+
+
+@pytest.mark.parametrize(
+    ("path", "guarded"),
+    [
+        ("/metrics", True),
+        ("/metrics/", True),
+        ("//metrics", True),
+        ("/_stcore/metrics", True),
+        ("/_stcore//metrics/", True),
+        ("/inventory/_stcore/metrics", True),
+        ("/_stcore/METRICS", True),
+        ("/healthz", False),
+        ("/_stcore/health", False),
+        ("/", False),
+    ],
+)
+def test_is_metrics_path(path: str, guarded: bool) -> None:
+    assert sessions.is_metrics_path(path) is guarded
