@@ -32,6 +32,7 @@ def _delta(pct: float | None) -> str | None:
 
 def _bar(frame: pd.DataFrame, x: str, y: str, *, title: str, horizontal: bool = False, **labels: str) -> None:
     """A bar chart (graph_objects: plotly.express costs ~25x more server time per chart)."""
+    frame = frame.assign(**{x: frame[x].map(ui.chart_text)})  # names and SKUs: text, never plotly's HTML
     if horizontal:
         bar = go.Bar(x=frame[y], y=frame[x].astype(str), orientation="h", name=labels.get(y, y))
         axes = {"xaxis_title": labels.get(y, y), "yaxis_title": labels.get(x, x)}

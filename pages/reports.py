@@ -152,7 +152,7 @@ def _one_product(actor: Actor) -> None:
         return
     product, totals = result["product"], result["totals"]
     st.markdown(
-        f"**{product['sku']}** — {product['name']} · {product['category']} · unit price "
+        f"**{ui.md(product['sku'])}** — {ui.md(product['name'])} · {ui.md(product['category'])} · unit price "
         f"{float(product['unit_price']):,.2f} · reorder level {product['reorder_level']}"
         + ("" if product["active"] else " · *deactivated*")
     )
