@@ -112,6 +112,17 @@ def md(value: Any) -> str:
     return text.replace("\n", "  \n")
 
 
+def compact(value: Any, decimals: int = 2) -> str:
+    """A figure short enough for a metric tile: in full below a million, else in millions, billions or trillions
+    (``12.35 B``), and beyond a thousand trillion in scientific notation. Give the full figure as the tile's help."""
+    number = float(value)
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if abs(number) >= size:
+            scaled = number / size
+            return f"{scaled:,.2f} {suffix}" if abs(scaled) < 1000 else f"{number:.3e}"
+    return f"{number:,.{decimals}f}"
+
+
 def chart_text(value: Any) -> str:
     """``value`` as literal text in a plotly chart (axis labels, hover text), which reads a subset of HTML
     (``<a href>``, ``<b>``, ``<br>``) in every text it draws."""

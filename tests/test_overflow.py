@@ -27,6 +27,7 @@ from core.permissions import SYSTEM
 from core.reports import export_movements, movement_report, product_across_stores
 from core.stock import record_sale, stock_in
 from core.validate import PRICE_MAX, QTY_MAX
+from pages.ui import compact
 from tests.conftest import run_page, table_rows
 
 STORES = ("B1", "B2", "B3")
@@ -129,10 +130,12 @@ def test_dashboard_and_report_pages__largest_legal_values(big: Database, app_db:
         big.close()
     at = run_page("dashboard.py", owner)
     assert not at.exception and not at.error
-    values = {m.label: m.value for m in at.metric}
-    assert values["Stock value"] == f"{float(STOCK_VALUE):,.2f}"
+    tiles = {m.label: m for m in at.metric}
+    assert tiles["Stock value"].value == compact(STOCK_VALUE) and tiles["Stock value"].help == f"{STOCK_VALUE:,.2f}"
+    assert tiles["Revenue, last 30 days"].help == f"{REVENUE:,.2f}"  # to the cent
     at = run_page("reports.py", owner, rep_sku="GOLD")
     assert not at.exception and not at.error
-    assert {m.label: m.value for m in at.metric}["Stock value"] == f"{float(PRICE_MAX * QTY_MAX * 3):,.2f}"
+    tile = next(m for m in at.metric if m.label == "Stock value")
+    assert (tile.value, tile.help) == (compact(PRICE_MAX * QTY_MAX * 3), f"{PRICE_MAX * QTY_MAX * 3:,.2f}")
     db = open_db(app_db)
     db.close()
