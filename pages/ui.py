@@ -8,6 +8,9 @@ Every page imports this module (``from pages import ui``) and nothing of the dat
 - ``show_error`` is the only place an exception becomes something a person sees: a domain error is its sentence
   (plus each field problem), anything else is a short apology with an error id that is also in the JSON log.
   A traceback never reaches the browser.
+- User-supplied text (SKUs, names, audit details, file names, messages quoting them) reaches anything Streamlit
+  renders as markdown (alerts, captions, ``st.write``, labels) only through ``md``, and a plotly chart only through
+  ``chart_text``; tables (``st.dataframe``), ``st.text``, ``st.code`` and ``st.json`` show text as it is.
 """
 
 from __future__ import annotations
