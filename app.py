@@ -298,11 +298,13 @@ def _submit_sign_in() -> None:
 def sign_in() -> None:
     """The sign-in page (the only page while nobody is signed in). Notices stay until the next submit: the
     cookie component's first answer reruns the script once, which must not wipe them."""
+    from pages import ui
+
     st.title("Inventory Lite")
     if st.session_state.get("_flash"):
-        st.info(st.session_state["_flash"])
+        st.info(ui.md(st.session_state["_flash"]))
     if st.session_state.get("_sign_in_error"):
-        st.error(st.session_state["_sign_in_error"])
+        st.error(ui.md(st.session_state["_sign_in_error"]))
     with st.form("sign_in", clear_on_submit=True):
         st.subheader("Sign in")
         st.text_input("Email", key="sign_in_email", autocomplete="username")
@@ -401,7 +403,7 @@ def main() -> None:
             sections = _pages_for(actor.role)
             nav = st.navigation(sections or [st.Page(_no_pages, title="Inventory Lite", default=True)])
             with st.sidebar:
-                st.caption(f"Signed in as **{actor.name}** ({actor.role})")
+                st.caption(f"Signed in as **{ui.md(actor.name)}** ({actor.role})")
                 st.button("Sign out", key="sign_out", on_click=_sign_out, args=(db, authenticator))
     try:
         nav.run()

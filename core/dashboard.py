@@ -26,7 +26,8 @@ from decimal import Decimal
 from typing import Any
 
 from core.db import Database, Tx
-from core.kpis import kpis_in, store_filter
+from core.errors import reading
+from core.kpis import amount_sql, kpis_in, store_filter, to_money
 from core.ops import run
 from core.permissions import Actor
 from core.validate import clean_int
@@ -35,7 +36,6 @@ PERIODS = (7, 30, 90)
 DEFAULT_COVER_DAYS = 14
 CHART_ROWS = 10
 LOW_STOCK_ROWS = 200
-CENTS = Decimal("0.01")
 
 _SALES_FROM = "movements m JOIN products p ON p.id = m.product_id"
 
@@ -48,7 +48,7 @@ def period_bounds(days: int, today: date | None = None) -> dict[str, datetime]:
 
 
 def _money(value: Any) -> Decimal:
-    return Decimal(value or 0).quantize(CENTS)
+    return to_money(value)
 
 
 def _change(current: Any, previous: Any) -> float | None:
@@ -74,9 +74,10 @@ def product_sales(
         " on_hand AS (SELECT s.product_id, sum(s.quantity) AS quantity FROM stock s"
         f"  JOIN stores st ON st.id = s.store_id WHERE st.active AND {where_s} GROUP BY s.product_id),"
         " joined AS (SELECT p.sku, p.name, coalesce(sold.units, 0) AS units,"
-        "   coalesce(sold.units, 0) * p.unit_price AS revenue, coalesce(sold.previous_units, 0) AS previous_units,"
-        "   coalesce(sold.previous_units, 0) * p.unit_price AS previous_revenue,"
-        "   coalesce(o.quantity, 0) AS quantity, coalesce(o.quantity, 0) * p.unit_price AS stock_value,"
+        f"   {amount_sql('coalesce(sold.units, 0)', 'p.unit_price')} AS revenue,"
+        "   coalesce(sold.previous_units, 0) AS previous_units,"
+        f"   {amount_sql('coalesce(sold.previous_units, 0)', 'p.unit_price')} AS previous_revenue,"
+        f"   coalesce(o.quantity, 0) AS quantity, {amount_sql('coalesce(o.quantity, 0)', 'p.unit_price')} AS stock_value,"
         "   p.active AND coalesce(o.quantity, 0) > 0 AS on_hand"
         "  FROM sold FULL JOIN on_hand o ON o.product_id = sold.product_id"
         "  JOIN products p ON p.id = coalesce(sold.product_id, o.product_id)),"
@@ -128,7 +129,7 @@ def daily_sales(tx: Tx, where: str, bounds: dict[str, datetime]) -> list[dict[st
     start = bounds["start"]
     rows = tx.all(
         "SELECT CAST(floor((extract(epoch FROM m.created_at) - $3) / 86400) AS INTEGER) AS day_index,"
-        " sum(-m.delta) AS units, sum(-m.delta * p.unit_price) AS revenue"
+        f" sum(-m.delta) AS units, sum({amount_sql('-m.delta', 'p.unit_price')}) AS revenue"
         f" FROM {_SALES_FROM} WHERE m.kind = 'sale' AND m.created_at >= $1 AND m.created_at < $2 AND {where}"
         " GROUP BY CAST(floor((extract(epoch FROM m.created_at) - $3) / 86400) AS INTEGER)",
         [start, bounds["end"], start.timestamp()],
@@ -145,7 +146,7 @@ def stock_value_breakdown(tx: Tx, where: str) -> dict[str, list[dict[str, Any]]]
     """Stock value and units by category and by store, largest value first, in one pass over the stock."""
     rows = tx.dicts(
         "SELECT p.category, st.code AS store, GROUPING(p.category) AS by_store,"
-        " sum(s.quantity * p.unit_price) AS stock_value, sum(s.quantity) AS units"
+        f" sum({amount_sql('s.quantity', 'p.unit_price')}) AS stock_value, sum(s.quantity) AS units"
         " FROM stock s JOIN products p ON p.id = s.product_id JOIN stores st ON st.id = s.store_id"
         f" WHERE p.active AND st.active AND {where}"
         " GROUP BY GROUPING SETS ((p.category), (st.code))"
@@ -242,4 +243,5 @@ def dashboard(
             },
         }
 
-    return run(db, actor, "report.dashboard", body, entity="report", entity_id=store or "all")
+    with reading():
+        return run(db, actor, "report.dashboard", body, entity="report", entity_id=store or "all")

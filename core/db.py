@@ -33,7 +33,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from core.errors import DuplicateKey, StoreBusy, ValidationError, WriteConflict
+from core.errors import DuplicateKey, StoreBusy, TooLarge, ValidationError, WriteConflict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "inventory.duckdb"
@@ -86,7 +86,7 @@ def _holder_of(message: str) -> str:
     return f"process {pid} ({cmd})" if cmd else f"process {pid}"
 
 
-TOO_LARGE = "A quantity or amount would be too large to store; nothing was saved."
+TOO_LARGE = TooLarge.WRITE
 
 
 def _translate(exc: BaseException) -> BaseException:
@@ -99,7 +99,7 @@ def _translate(exc: BaseException) -> BaseException:
             return DuplicateKey()
         return ValidationError(f"The change was refused by a database rule: {text.split(':', 1)[-1].strip()}")
     if isinstance(exc, duckdb.OutOfRangeException):
-        return ValidationError(TOO_LARGE)
+        return TooLarge()
     if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
         return StoreBusy(f"The database is in use by {_holder_of(text)}. Stop it, or use the app, then try again.")
     return exc

@@ -25,8 +25,8 @@ import psycopg_pool
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
-from core.db import FRAME_ROWS, TOO_LARGE, Database, Params, Tx, first_line, local_timezone, resolve_target
-from core.errors import DuplicateKey, StoreBusy, ValidationError, WriteConflict
+from core.db import FRAME_ROWS, Database, Params, Tx, first_line, local_timezone, resolve_target
+from core.errors import DuplicateKey, StoreBusy, TooLarge, ValidationError, WriteConflict
 
 DEFAULT_POOL_SIZE = 10
 
@@ -42,7 +42,7 @@ def _translate_pg(exc: BaseException) -> BaseException:
         rule = diag.constraint_name or diag.message_primary or "a constraint"
         return ValidationError(f"The change was refused by a database rule: {rule}")
     if isinstance(exc, pg_errors.NumericValueOutOfRange):
-        return ValidationError(TOO_LARGE)
+        return TooLarge()
     if isinstance(exc, psycopg.OperationalError | psycopg_pool.PoolTimeout):
         return StoreBusy(f"The PostgreSQL database cannot be reached right now ({first_line(exc)}). Try again.")
     return exc

@@ -6,6 +6,8 @@ Driver exceptions never leave ``core.db``: it translates them into this family.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +45,27 @@ class ValidationError(InventoryError):
     @classmethod
     def single(cls, field_name: str, message: str) -> ValidationError:
         return cls(message, [FieldError(field_name, message)])
+
+
+class TooLarge(ValidationError):
+    """A number too large for its column or computation (the driver's numeric overflow, translated by
+    ``core.db``). Said as a write's refusal; ``reading`` says it as a read's."""
+
+    WRITE = "A quantity or amount would be too large to store; nothing was saved."
+    READ = "A figure here is too large to compute; nothing was changed."
+
+    def __init__(self, message: str = WRITE) -> None:
+        super().__init__(message)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Around a read that writes nothing (a report, the dashboard): a ``TooLarge`` says so instead of
+    "nothing was saved". Raises ``TooLarge`` with ``TooLarge.READ``."""
+    try:
+        yield
+    except TooLarge as exc:
+        raise TooLarge(TooLarge.READ) from exc
 
 
 class InsufficientStock(ValidationError):

@@ -4,8 +4,13 @@ Invariants: the header row uses the names the importer reads (SPEC): products ``
 unit_price, reorder_level, vendor, active``; stock ``store, sku, name, category, quantity, reorder_level,
 unit_price``; movements ``created_at, store, sku, kind, delta, quantity_after, reason, actor``. So an exported
 products or stock file imports again as ``unchanged`` on every row. A text cell that a spreadsheet would run as
-a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) is written with a leading ``'``
-(the importer removes it again). CSV is UTF-8 with a BOM, so spreadsheets show non-Latin names correctly.
+a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return, after any ``'``) is written with one
+more leading ``'``, which the importer removes again (``core.spreadsheet_clean._unguard``), so ``'=x`` comes back as
+``'=x``. In CSV, text that a spreadsheet program would read as a number or a date (SKU ``00123``, a name ``1/2``) is
+written as ``="00123"``: Excel and LibreOffice Calc keep it as text, and the importer reads it back as ``00123``.
+XLSX cells are typed, so text is a text cell there. Whatever the names are, an exported file imports as
+``unchanged`` (``tests/test_export_roundtrip.py``). CSV is UTF-8 with a BOM, so spreadsheets show non-Latin names
+correctly.
 
 Scope: staff export stock and movements of their own stores only (``core.permissions``: ``stock.read`` and
 ``report.read``); the catalog (products) is readable by every signed-in role. A stock export for one store lists
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from typing import Any
 
 import pandas as pd
@@ -36,13 +42,32 @@ FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Text a spreadsheet program reads as a number, a percentage, an amount, a date or a time when it opens a CSV:
+# digits with signs, separators, an exponent, currency or date punctuation, or a month name beside a number
+# (Excel's "MAR1" -> 1 March). Such a cell is written as ="..." in CSV exports, which both Excel and Calc keep as
+# text. It never holds a double quote, so the form needs no escaping.
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+NUMBER_LIKE = re.compile(
+    r"[ +\-]*[$€£¥₹(]? *[0-9][0-9 .,:/\-+eE%()$€£¥₹]*"
+    rf"|{_MONTH}[ .\-/]*[0-9]+[0-9 .,:/\-]*|[0-9]+[ .\-/]*{_MONTH}[ .\-/0-9]*",
+    re.IGNORECASE,
+)
 
 
 def neutralise(value: Any) -> Any:
-    """A text that a spreadsheet would run as a formula, made inert with a leading ``'``."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    """A text that a spreadsheet would run as a formula (after any leading ``'``), made inert with one more
+    leading ``'``; the importer removes exactly one."""
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell as written to CSV: number-like text as ``="..."`` (kept as text by Excel and Calc), formula-like
+    text guarded by ``neutralise``."""
+    if isinstance(value, str) and NUMBER_LIKE.fullmatch(value):
+        return f'="{value}"'
+    return neutralise(value)
 
 
 def _store_filter(tx: Tx, actor: Actor, action: str, store: str | None, alias: str) -> tuple[str, list[Any]]:
@@ -105,18 +130,20 @@ def export_frame(db: Database, actor: Actor, what: str, *, store: str | None = N
     return frame
 
 
-def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+def _neutralised(frame: pd.DataFrame, cell: Any = neutralise) -> pd.DataFrame:
+    """``frame`` with every text column's cells passed through ``cell`` (blank for a missing value)."""
     out = frame.copy()
     for col in out.columns:
         if col in TEXT_COLUMNS:
             text = out[col].astype("str")
-            risky = text.str.startswith(FORMULA_START).fillna(False).astype(bool)
-            out[col] = text.where(~risky, "'" + text).where(out[col].notna(), "")
+            special = text.str.lstrip("'").str.startswith(FORMULA_START) | text.str.contains("[0-9]")
+            special = special.fillna(False).astype(bool)  # the only cells ``cell`` may change
+            out[col] = text.mask(special, text[special].map(cell)).where(out[col].notna(), "")
     return out
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    return _neutralised(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    return _neutralised(frame, csv_cell).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def to_xlsx(frame: pd.DataFrame, sheet: str = "Sheet1") -> bytes:

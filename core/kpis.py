@@ -6,14 +6,28 @@ count (store, product) pairs of active products in the chosen stores.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from core.catalog import store_by_code
 from core.db import Database, Tx
+from core.errors import reading
 from core.permissions import Actor, require
 
 KPI_KEYS = ("total_skus", "total_units", "stock_value", "low_stock", "out_of_stock", "stores")
+WIDE = Context(prec=60)  # room for any sum of legal amounts (each below 10**19)
+
+
+def amount_sql(quantity: str, price: str) -> str:
+    """SQL for ``quantity x price`` in a type wide enough for any legal values and their sums (DECIMAL(38, 2)):
+    DuckDB types INTEGER x DECIMAL(12, 2) as DECIMAL(18, 2), which overflows from about 10**16 (a price of
+    10 million x a count of 1 billion). The same text runs on PostgreSQL."""
+    return f"CAST({quantity} AS DECIMAL(38, 0)) * {price}"
+
+
+def to_money(value: Any) -> Decimal:
+    """A money figure from the database as a Decimal with cents (exact, however large)."""
+    return Decimal(value or 0).quantize(Decimal("0.01"), context=WIDE)
 
 
 def store_filter(
@@ -34,7 +48,7 @@ def store_filter(
 def compute_kpis(db: Database, actor: Actor, store: str | None = None) -> dict[str, Any]:
     """``{total_skus, total_units, stock_value, low_stock, out_of_stock, stores}`` for one store or all the
     stores ``actor`` may see. Raises ``NotFound``, ``PermissionDenied``."""
-    with db.reader() as tx:
+    with reading(), db.reader() as tx:
         return kpis_in(tx, actor, store)
 
 
@@ -52,12 +66,12 @@ def kpis_in(tx: Tx, actor: Actor, store: str | None = None) -> dict[str, Any]:
         " FROM stock s JOIN products p ON p.id = s.product_id JOIN stores st ON st.id = s.store_id"
         f" WHERE p.active AND st.active AND {where} GROUP BY s.product_id)"
         " SELECT count(*) AS total_skus, coalesce(sum(pp.units), 0) AS total_units,"
-        " coalesce(sum(CAST(pp.units AS DECIMAL(38, 0)) * p.unit_price), 0) AS stock_value,"
+        f" coalesce(sum({amount_sql('pp.units', 'p.unit_price')}), 0) AS stock_value,"
         " coalesce(sum(pp.low_stock), 0) AS low_stock, coalesce(sum(pp.out_of_stock), 0) AS out_of_stock,"
         f" (SELECT count(*) FROM stores st WHERE st.active AND {where_stores}) AS stores"
         " FROM per_product pp JOIN products p ON p.id = pp.product_id"
     )[0]
-    value = Decimal(row["stock_value"] or 0).quantize(Decimal("0.01"))
+    value = to_money(row["stock_value"])
     return {
         "total_skus": int(row["total_skus"]),
         "total_units": int(row["total_units"]),

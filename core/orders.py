@@ -12,6 +12,7 @@ from core import audit
 from core.catalog import store_by_code, store_by_id
 from core.db import Database, Tx
 from core.errors import InvalidTransition, NotFound
+from core.kpis import amount_sql
 from core.ops import run
 from core.permissions import Actor, require
 from core.stock import active_product, clean_lines, move, scoped_store
@@ -141,7 +142,7 @@ def list_orders(
         return tx.dicts(
             "SELECT o.id, s.code AS store, o.status, o.customer, o.created_by, o.created_at, o.updated_at,"
             " count(l.line_no) AS lines, coalesce(sum(l.quantity), 0) AS units,"
-            " coalesce(sum(l.quantity * l.unit_price), 0) AS total"
+            f" coalesce(sum({amount_sql('l.quantity', 'l.unit_price')}), 0) AS total"
             " FROM orders o JOIN stores s ON s.id = o.store_id LEFT JOIN order_lines l ON l.order_id = o.id"
             f" WHERE {' AND '.join(where)}"
             " GROUP BY o.id, s.code, o.status, o.customer, o.created_by, o.created_at, o.updated_at"
@@ -157,7 +158,8 @@ def order_lines(db: Database, actor: Actor, order_id: int) -> list[dict[str, Any
             raise NotFound(f"There is no order {order_id}.")
         require(actor, "stock.read", int(store_id))
         return tx.dicts(
-            "SELECT l.line_no, p.sku, p.name, l.quantity, l.unit_price, l.quantity * l.unit_price AS amount"
+            f"SELECT l.line_no, p.sku, p.name, l.quantity, l.unit_price, {amount_sql('l.quantity', 'l.unit_price')}"
+            " AS amount"
             " FROM order_lines l JOIN products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.line_no",
             [order_id],
         )

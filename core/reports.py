@@ -22,7 +22,8 @@ import pandas as pd
 from core import exporter
 from core.catalog import product_by_sku, store_by_code
 from core.db import Database, Tx
-from core.errors import ValidationError
+from core.errors import ValidationError, reading
+from core.kpis import amount_sql
 from core.ops import run
 from core.permissions import Actor, require
 from core.schema import MOVEMENT_KINDS
@@ -195,7 +196,8 @@ def movement_report(
             "daily": daily,
         }
 
-    return run(db, actor, "report.movements", body, entity="report", entity_id="movements")
+    with reading():
+        return run(db, actor, "report.movements", body, entity="report", entity_id="movements")
 
 
 def export_movements(
@@ -229,7 +231,8 @@ def export_movements(
             )
         return rows
 
-    rows = run(db, actor, "report.export", body, entity="report", entity_id=fmt)
+    with reading():
+        rows = run(db, actor, "report.export", body, entity="report", entity_id=fmt)
     frame = pd.DataFrame(rows, columns=list(EXPORT_COLUMNS))
     frame["created_at"] = frame["created_at"].map(lambda v: v.isoformat(), na_action="ignore")
     return exporter.to_csv(frame) if fmt == "csv" else exporter.to_xlsx(frame, "movements")
@@ -249,7 +252,7 @@ def product_across_stores(db: Database, actor: Actor, sku: str) -> dict[str, Any
             "WITH last AS (SELECT store_id, created_at, kind, delta,"
             "  row_number() OVER (PARTITION BY store_id ORDER BY id DESC) AS rn FROM movements WHERE product_id = $1)"
             " SELECT st.code AS store, st.name AS store_name, st.active AS store_active, s.quantity,"
-            " s.quantity * p.unit_price AS stock_value, p.reorder_level,"
+            f" {amount_sql('s.quantity', 'p.unit_price')} AS stock_value, p.reorder_level,"
             " l.created_at AS last_movement_at, l.kind AS last_kind, l.delta AS last_delta"
             " FROM stock s JOIN stores st ON st.id = s.store_id JOIN products p ON p.id = s.product_id"
             " LEFT JOIN last l ON l.store_id = s.store_id AND l.rn = 1"
@@ -270,4 +273,5 @@ def product_across_stores(db: Database, actor: Actor, sku: str) -> dict[str, Any
             },
         }
 
-    return run(db, actor, "report.product", body, entity="product", entity_id=code)
+    with reading():
+        return run(db, actor, "report.product", body, entity="product", entity_id=code)

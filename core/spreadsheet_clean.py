@@ -213,7 +213,10 @@ def _text(raw: pd.Series) -> pd.Series:
 
 
 def _unguard(value: str) -> str:
-    if _FORMULA_GUARD.match(value):
+    """Undo what an export did to a text cell: one leading ``'`` before formula-like text, after any further
+    ``'`` (``'=x`` -> ``=x``, ``''=x`` -> ``'=x``: the exporter adds exactly one), or the text form ``="00123"``
+    that Excel and Calc keep as text -> ``00123``."""
+    if value.startswith("'") and value.lstrip("'").startswith(("=", "+", "-", "@", "\t", "\r")):
         return value[1:]
     return _EXCEL_TEXT.sub(r"\1", value)
 

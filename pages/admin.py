@@ -37,7 +37,7 @@ def attempt(message: str, fn: Any, *args: Any, **kwargs: Any) -> None:
 st.title("Admin")
 notice = st.session_state.get(FLASH)
 if notice:
-    st.success(notice)
+    st.success(ui.md(notice))
 
 all_stores = ui.call(catalog.list_stores, db, actor, include_inactive=True) or []
 active_codes = [s["code"] for s in all_stores if s["active"]]
@@ -90,7 +90,7 @@ with users_tab:
         state = "active" if account["active"] else "deactivated"
         if account["locked"]:
             state += f", locked until {account['locked_until']:%H:%M} UTC"
-        st.caption(f"{account['name']} · {account['role']} · {state}")
+        st.caption(f"{ui.md(account['name'])} · {account['role']} · {state}")
 
         if account["role"] == "staff":
             current = [c for c in account["stores"] if c in active_codes]

@@ -88,9 +88,9 @@ def _details(rows: list[dict[str, Any]]) -> None:
     )
     row = by_id[chosen]
     if row["outcome"] == "denied":
-        st.error(f"Refused: {row['detail'] or 'no reason recorded'}")
+        st.error(f"Refused: {ui.md(row['detail']) if row['detail'] else 'no reason recorded'}")
     elif row["detail"]:
-        st.caption(row["detail"])
+        st.caption(ui.md(row["detail"]))
     if row["changes"]:
         st.dataframe(
             pd.DataFrame(row["changes"]),

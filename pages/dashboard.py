@@ -7,6 +7,7 @@ by store ("All stores" or one); staff see their own stores. Revenue is units sol
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -23,7 +24,7 @@ STORE_BARS = 25
 
 
 def _money(value: Any) -> str:
-    return f"{float(value):,.2f}"
+    return f"{Decimal(str(value)):,.2f}"  # exact however large (a float would round off the cents)
 
 
 def _delta(pct: float | None) -> str | None:
@@ -32,6 +33,7 @@ def _delta(pct: float | None) -> str | None:
 
 def _bar(frame: pd.DataFrame, x: str, y: str, *, title: str, horizontal: bool = False, **labels: str) -> None:
     """A bar chart (graph_objects: plotly.express costs ~25x more server time per chart)."""
+    frame = frame.assign(**{x: frame[x].map(ui.chart_text)})  # names and SKUs: text, never plotly's HTML
     if horizontal:
         bar = go.Bar(x=frame[y], y=frame[x].astype(str), orientation="h", name=labels.get(y, y))
         axes = {"xaxis_title": labels.get(y, y), "yaxis_title": labels.get(x, x)}
@@ -56,13 +58,23 @@ def _tiles(data: dict[str, Any]) -> None:
     kpis, sales, days = data["kpis"], data["sales"], data["period"]["days"]
     cols = st.columns(5)
     cols[0].metric("SKUs stocked", f"{kpis['total_skus']:,}")
-    cols[1].metric("Units on hand", f"{kpis['total_units']:,}")
-    cols[2].metric("Stock value", _money(kpis["stock_value"]))
+    cols[1].metric("Units on hand", ui.compact(kpis["total_units"], 0), help=f"{kpis['total_units']:,}")
+    cols[2].metric("Stock value", ui.compact(kpis["stock_value"]), help=_money(kpis["stock_value"]))
     cols[3].metric("Low stock", f"{kpis['low_stock']:,}")
     cols[4].metric("Out of stock", f"{kpis['out_of_stock']:,}")
     cols = st.columns(2)
-    cols[0].metric(f"Units sold, last {days} days", f"{sales['units']:,}", _delta(sales["units_change_pct"]))
-    cols[1].metric(f"Revenue, last {days} days", _money(sales["revenue"]), _delta(sales["revenue_change_pct"]))
+    cols[0].metric(
+        f"Units sold, last {days} days",
+        ui.compact(sales["units"], 0),
+        _delta(sales["units_change_pct"]),
+        help=f"{sales['units']:,}",
+    )
+    cols[1].metric(
+        f"Revenue, last {days} days",
+        ui.compact(sales["revenue"]),
+        _delta(sales["revenue_change_pct"]),
+        help=_money(sales["revenue"]),
+    )
     st.caption(
         f"Period {data['period']['start']:%d %b %Y} to {data['period']['end']:%d %b %Y}, compared with the "
         f"{days} days before. Revenue = units sold x current catalog price (sales carry no price snapshot)."

@@ -135,11 +135,11 @@ def _result(report: importer.ImportReport) -> None:
     if report.applied:
         skipped = f" {report.error_rows:,} rows with errors were skipped." if report.error_rows else ""
         st.success(
-            f"Imported {report.file_name}: {report.created:,} new, {report.updated:,} updated,"
+            f"Imported {ui.md(report.file_name)}: {report.created:,} new, {report.updated:,} updated,"
             f" {report.unchanged:,} unchanged.{skipped}"
         )
     else:
-        st.error(f"Nothing was imported from {report.file_name}: {report.errors[0]['message']}")
+        st.error(f"Nothing was imported from {ui.md(report.file_name)}: {ui.md(report.errors[0]['message'])}")
     _errors(report, "result")
     if st.button("Import another file", key="import_again"):
         st.session_state.pop(RESULT_KEY, None)
@@ -177,10 +177,10 @@ def import_tab(actor: Actor) -> None:
     if report is None:
         return
     if report.file_error:
-        st.error(report.errors[0]["message"])
+        st.error(ui.md(report.errors[0]["message"]))
         return
     for warning in report.warnings:
-        st.warning(warning)
+        st.warning(ui.md(warning))
     _summary(report)
     _errors(report, "preview")
     _preview_table(report)

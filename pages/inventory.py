@@ -54,7 +54,7 @@ def _show_flashes() -> None:
         if kind == "error" and isinstance(message, BaseException):
             ui.show_error(message)
         else:
-            getattr(st, kind)(message)
+            getattr(st, kind)(ui.md(message))
 
 
 def _reset_grid() -> None:
@@ -145,7 +145,7 @@ def _conflict_dialog() -> None:
     pending = st.session_state.get(CONFLICT_KEY)
     if pending is None:  # a button's callback resolved it; the dialog's own rerun closes it with the whole page
         st.rerun()
-    st.write(str(pending["error"]))
+    st.write(ui.md(pending["error"]))
     st.dataframe(
         _conflict_table(grid_conflicts.describe_conflicts(pending["error"], pending["edits"])),
         hide_index=True,
@@ -230,7 +230,7 @@ def _banner(data: dict[str, Any], only: str) -> None:
     if not (low or out):
         return
     with st.container(border=True, horizontal=True, vertical_alignment="center"):
-        st.warning(f"{low} product(s) low on stock and {out} out of stock in {data['store']}.", icon="⚠️")
+        st.warning(f"{low} product(s) low on stock and {out} out of stock in {ui.md(data['store'])}.", icon="⚠️")
         if only == "low_or_out":
             st.button("Show all products", key="banner_all", on_click=_show_only, args=("all",))
         else:
@@ -350,7 +350,8 @@ def _product_details_form(actor: Actor) -> None:
         if product is None:
             return
         st.caption(
-            f"{product['name']} · version {product['version']} · {'active' if product['active'] else 'inactive'}"
+            f"{ui.md(product['name'])} · version {product['version']} · "
+            + ("active" if product["active"] else "inactive")
         )
         vendor = st.text_input(
             "Vendor (blank: none; a new name is added)", value=product["vendor"] or "", key=f"details_vendor_{sku}"
@@ -409,7 +410,7 @@ def main() -> None:
     info, pager = st.columns([3, 1])
     info.write(
         f"Showing {data['shown']} of {data['total']} (rows {first}–{data['offset'] + data['shown']}; "
-        f"page {data['page']} of {data['pages']}; {data['products']} products in {data['store']})"
+        f"page {data['page']} of {data['pages']}; {data['products']} products in {ui.md(data['store'])})"
     )
     pager.number_input("Page", min_value=1, max_value=data["pages"], step=1, key=PAGE_KEY)
 

@@ -81,7 +81,7 @@ def _transition(order_id: int, action: str) -> None:
 
 
 def _order_list(actor: Actor, store: str) -> None:
-    st.subheader(f"Orders of {store}")
+    st.subheader(f"Orders of {ui.md(store)}")
     st.session_state.setdefault("orders_status", "all")
     status = st.segmented_control("Status", STATUS_FILTER, key="orders_status", format_func=str.capitalize)
     key = ui.data_key()  # one look at the latest change serves both cached reads
@@ -123,7 +123,7 @@ def main() -> None:
     actor = ui.current_actor()
     st.title("Orders")
     for kind, message in st.session_state.pop(FLASH_KEY, []):
-        getattr(st, kind)(message)
+        getattr(st, kind)(ui.md(message))
     store = ui.store_selector(actor, key="orders_store")
     _new_order(store)
     _order_list(actor, store)

@@ -152,14 +152,14 @@ def _one_product(actor: Actor) -> None:
         return
     product, totals = result["product"], result["totals"]
     st.markdown(
-        f"**{product['sku']}** — {product['name']} · {product['category']} · unit price "
+        f"**{ui.md(product['sku'])}** — {ui.md(product['name'])} · {ui.md(product['category'])} · unit price "
         f"{float(product['unit_price']):,.2f} · reorder level {product['reorder_level']}"
         + ("" if product["active"] else " · *deactivated*")
     )
     cols = st.columns(3)
     cols[0].metric("Stores holding it", f"{totals['stores']:,}")
-    cols[1].metric("Units on hand", f"{totals['quantity']:,}")
-    cols[2].metric("Stock value", f"{float(totals['stock_value']):,.2f}")
+    cols[1].metric("Units on hand", ui.compact(totals["quantity"], 0), help=f"{totals['quantity']:,}")
+    cols[2].metric("Stock value", ui.compact(totals["stock_value"]), help=f"{totals['stock_value']:,.2f}")
     if not result["stores"]:
         st.info("No store you can see has held this product yet.")
         return

@@ -145,7 +145,7 @@ def _transfer(actor: Actor, store: str, products: dict[str, str]) -> None:
         st.info("A transfer needs a second store you are assigned to.")
         return
     with st.form("transfer"):
-        st.write(f"From **{store}**")
+        st.write(f"From **{ui.md(store)}**")
         to_store = st.selectbox("To store", others, key="transfer_to")
         sku = _product_select("Product", products, "transfer_sku")
         qty = st.number_input("Quantity", min_value=1, value=1, step=1, key="transfer_qty")
@@ -167,7 +167,7 @@ def _transfer(actor: Actor, store: str, products: dict[str, str]) -> None:
 
 
 def _recent(actor: Actor, store: str, key: str) -> None:
-    st.subheader(f"Recent movements in {store}")
+    st.subheader(f"Recent movements in {ui.md(store)}")
     rows = ui.call(_movements, key, actor, store)
     if not rows:
         st.caption("No movements yet.")
@@ -194,7 +194,7 @@ def main() -> None:
     actor = ui.current_actor()
     st.title("Stock")
     for kind, message in st.session_state.pop(FLASH_KEY, []):
-        getattr(st, kind)(message)
+        getattr(st, kind)(ui.md(message))
     store = ui.store_selector(actor, key="stock_store")
     key = ui.data_key()  # one look at the latest change serves every cached read of this run
     products = _products(key)

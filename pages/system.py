@@ -65,14 +65,14 @@ def main() -> None:
             st.success("Every invariant holds.")
         elif result is not None:
             st.error(f"{len(result['problems'])} problem(s) found:")
-            st.markdown("\n".join(f"- {p}" for p in result["problems"]))
+            st.markdown("\n".join(f"- {ui.md(p)}" for p in result["problems"]))
 
     st.subheader("Backup")
-    st.caption(f"A consistent copy of the whole database, written to {default_backup_dir(db)}.")
+    st.caption(f"A consistent copy of the whole database, written to `{default_backup_dir(db)}`.")
     if st.button("Back up now", key="sys_backup", type="primary"):
         result = ui.call(backup_now, db, actor)
         if result is not None:
-            st.success(f"Backup written: {result['path']} ({_size(result['bytes'])}).")
+            st.success(f"Backup written: `{result['path']}` ({_size(result['bytes'])}).")
 
 
 main()

@@ -8,12 +8,17 @@ Every page imports this module (``from pages import ui``) and nothing of the dat
 - ``show_error`` is the only place an exception becomes something a person sees: a domain error is its sentence
   (plus each field problem), anything else is a short apology with an error id that is also in the JSON log.
   A traceback never reaches the browser.
+- User-supplied text (SKUs, names, audit details, file names, messages quoting them) reaches anything Streamlit
+  renders as markdown (alerts, captions, ``st.write``, labels) only through ``md``, and a plotly chart only through
+  ``chart_text``; tables (``st.dataframe``), ``st.text``, ``st.code`` and ``st.json`` show text as it is.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -81,6 +86,52 @@ def require_permission(action: str) -> Actor:
     return actor
 
 
+# What Streamlit's markdown would interpret in text: emphasis, code, links and images, HTML, math ($), strikethrough,
+# tables, entities, and ":" starting a directive, an icon or an emoji (":red[x]", ":material/x:", ":smile:"); at a
+# line's start also headings, quotes, lists and setext underlines. A backslash before each keeps it literal.
+_INLINE_SPECIAL = re.compile(r"[\\`*_\[\]<>$~|&]")
+_SHORTCODE = re.compile(r":([^\s:]+):")  # ":smile:", ":material/home:" (a word joiner after the first colon, too)
+_COLON = re.compile(r"(?<!\\):(?=\S)")  # the start of ":red[x]"
+_LINE_SPECIAL = re.compile(r"^([ \t]*)([#>+=-]|[0-9]+(?=[.)]))", re.MULTILINE)
+_LIST_NUMBER = re.compile(r"^([ \t]*[0-9]+)([.)])", re.MULTILINE)
+# GFM turns bare URLs into links after parsing, escaped or not: an invisible word joiner (U+2060) in "://" and
+# after "www" keeps them text. (E-mail addresses may still show as mailto links of exactly the text shown.)
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def md(value: Any) -> str:
+    """``value`` as literal text inside Streamlit markdown (``st.error``, ``st.caption``, ``st.write``, widget
+    labels...): whatever markdown, Streamlit's extensions (``:red[x]``, ``$x$``, ``:material/x:``) or HTML would
+    interpret is backslash-escaped, bare URLs are kept from becoming links, and line breaks stay line breaks.
+    Wrap every user-supplied text (SKUs, names, audit details, file names, error messages quoting them) in it;
+    our own markdown goes around it."""
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    text = _AUTOLINK.sub(WORD_JOINER, text)
+    text = _INLINE_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    text = _COLON.sub(r"\\:", _SHORTCODE.sub(lambda m: f"\\:{WORD_JOINER}{m.group(1)}\\:", text))
+    text = _LIST_NUMBER.sub(r"\1\\\2", text)
+    text = _LINE_SPECIAL.sub(lambda m: m.group(1) + ("" if m.group(2)[0].isdigit() else "\\") + m.group(2), text)
+    return text.replace("\n", "  \n")
+
+
+def compact(value: Any, decimals: int = 2) -> str:
+    """A figure short enough for a metric tile: in full below a million, else in millions, billions or trillions
+    (``12.35 B``), and beyond a thousand trillion in scientific notation. Give the full figure as the tile's help."""
+    number = float(value)
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if abs(number) >= size:
+            scaled = number / size
+            return f"{scaled:,.2f} {suffix}" if abs(scaled) < 1000 else f"{number:.3e}"
+    return f"{number:,.{decimals}f}"
+
+
+def chart_text(value: Any) -> str:
+    """``value`` as literal text in a plotly chart (axis labels, hover text), which reads a subset of HTML
+    (``<a href>``, ``<b>``, ``<br>``) in every text it draws."""
+    return html.escape(str(value), quote=False)
+
+
 def error_id_for(exc: BaseException) -> str:
     """The id of an unexpected error: the one ``core.ops`` attached and logged, or a new one logged here."""
     existing = getattr(exc, "error_id", None)
@@ -103,12 +154,12 @@ def show_error(exc: BaseException) -> None:
     """Render ``exc`` for a person: a domain error's sentence (and every field problem it carries); anything else
     a short apology with an error id that also appears in the JSON log."""
     if isinstance(exc, InventoryError):
-        st.error(str(exc))
+        st.error(md(exc))
         if isinstance(exc, ValidationError) and len(exc.errors) > 1:
             lines = []
             for err in exc.errors:
                 where = f"line {err.line}, " if err.line is not None else ""
-                lines.append(f"- {where}{err.field}: {err.message}")
+                lines.append(f"- {md(f'{where}{err.field}: {err.message}')}")
             st.markdown("\n".join(lines))
         return
     st.error(f"Sorry, something went wrong and nothing was changed. Error id: {error_id_for(exc)}.")
