@@ -15,25 +15,33 @@ Driver exceptions are translated in the two adapter modules and nowhere else:
 - a write-write conflict (DuckDB ``TransactionException``, PostgreSQL serialization failure or deadlock) or a
   duplicate key -> ``WriteConflict`` (the runner retries the whole operation);
 - another process holding the DuckDB file, or a PostgreSQL server that cannot be reached -> ``StoreBusy``;
-- any other constraint violation, or a number out of the column's range -> ``ValidationError``.
+- any other constraint violation, or a number out of the column's range -> ``ValidationError``;
+- a full disk (DuckDB's "No space left on device", whatever exception class carries it; PostgreSQL's SQLSTATE
+  53100) -> ``DiskFull``, never a conflict: retrying cannot help.
+
+A DuckDB checkpoint that fails (a full disk) invalidates the connection: every later statement fails until the
+database is opened again. ``DuckDatabase`` notices and reopens the file on its next transaction, so once space is
+freed the app works again without a restart (the file itself is intact: the WAL is replayed on opening).
 """
 
 from __future__ import annotations
 
+import errno
 import functools
+import logging
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from core.errors import DuplicateKey, StoreBusy, ValidationError, WriteConflict
+from core.errors import DiskFull, DuplicateKey, StoreBusy, ValidationError, WriteConflict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "inventory.duckdb"
@@ -89,9 +97,28 @@ def _holder_of(message: str) -> str:
 TOO_LARGE = "A quantity or amount would be too large to store; nothing was saved."
 
 
+DISK_FULL_TEXT = "No space left on device"
+COMMITTED_TEXT = "COMMIT succeeded and is durable"  # DuckDB: the commit stands, the automatic checkpoint failed
+
+
+def observe_checkpoint_failure(label: str, exc: BaseException) -> None:
+    """Log (not raise) a checkpoint that failed after a durable commit."""
+    logging.getLogger("inventory").warning(
+        "checkpoint failed after a durable commit; the database will be reopened",
+        extra={"database": label, "error": first_line(exc)},
+    )
+
+
+def _written_file(text: str) -> str | None:
+    m = re.search(r'(?:write|open|create|extend) file "([^"]+)"', text)
+    return m.group(1) if m else None
+
+
 def _translate(exc: BaseException) -> BaseException:
     """Map a driver exception to the domain family (or return it unchanged)."""
     text = str(exc)
+    if DISK_FULL_TEXT in text:  # a commit's WAL write (TransactionException), a checkpoint (FatalException)...
+        return DiskFull(_written_file(text))
     if isinstance(exc, duckdb.TransactionException):
         return WriteConflict()
     if isinstance(exc, duckdb.ConstraintException):
@@ -223,7 +250,7 @@ class Database:
     def size_bytes(self) -> int:  # pragma: no cover
         raise NotImplementedError
 
-    def backup_to(self, path: str) -> None:  # pragma: no cover
+    def backup_to(self, path: str, *, leave_out: Mapping[str, str] | None = None) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def close(self) -> None:  # pragma: no cover
@@ -259,29 +286,70 @@ class DuckDatabase(Database):
                 raise StoreBusy(f"Cannot open the database {self.target}: {exc}") from exc
             raise translated from exc
         except OSError as exc:  # the folder cannot be created: a sentence, not a traceback
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull(str(Path(self.target).parent)) from exc
             raise StoreBusy(f"Cannot open the database {self.target}: {exc.strerror or exc}.") from exc
         self._lock = threading.Lock()
+        self._invalidated = False
         self.closed = False
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:  # creating a cursor touches the shared connection
+            if self._invalidated:
+                self._reopen()
             return self._con.cursor()
+
+    def _reopen(self) -> None:
+        """Open the file again after a fatal error (a checkpoint that failed on a full disk) invalidated the
+        connection. Raises ``DiskFull`` (or ``StoreBusy``) while it still cannot be opened; the next call tries
+        again."""
+        try:
+            self._con.close()
+        except duckdb.Error:
+            pass
+        try:
+            self._con = duckdb.connect(self.target)
+        except duckdb.Error as exc:
+            translated = _translate(exc)
+            if translated is exc:
+                raise StoreBusy(f"Cannot open the database {self.target} again: {first_line(exc)}") from exc
+            raise translated from exc
+        self._invalidated = False
+
+    def _note_failure(self, exc: BaseException) -> None:
+        """Remember a fatal driver error (it invalidates the whole connection): the next cursor reopens."""
+        cause = exc if isinstance(exc, duckdb.Error) else exc.__cause__
+        if isinstance(cause, duckdb.FatalException):
+            self._invalidated = True
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         cur = self._cursor()
         try:
-            cur.execute("BEGIN TRANSACTION")
+            try:
+                cur.execute("BEGIN TRANSACTION")
+            except duckdb.Error as exc:
+                self._note_failure(exc)
+                raise _translate(exc) from exc
             try:
                 yield Tx(cur)
-            except BaseException:
-                cur.execute("ROLLBACK")
+            except BaseException as exc:
+                self._note_failure(exc)
+                try:
+                    cur.execute("ROLLBACK")
+                except duckdb.Error as failed:  # an invalidated connection cannot roll back: the error stays
+                    self._note_failure(failed)
                 raise
             try:
                 cur.execute("COMMIT")
             except duckdb.Error as exc:
-                raise _translate(exc) from exc
+                self._note_failure(exc)
+                if COMMITTED_TEXT not in str(exc):
+                    raise _translate(exc) from exc
+                # the commit is durable; only the checkpoint after it failed (a full disk): the work is saved, and
+                # the next transaction reopens the file
+                observe_checkpoint_failure(self.label, exc)
         finally:
             cur.close()
 
@@ -291,6 +359,9 @@ class DuckDatabase(Database):
         cur = self._cursor()
         try:
             yield Tx(cur)
+        except BaseException as exc:
+            self._note_failure(exc)
+            raise
         finally:
             cur.close()
 
@@ -300,13 +371,30 @@ class DuckDatabase(Database):
         except OSError:
             return 0
 
-    def backup_to(self, path: str) -> None:
-        """Write a consistent, openable copy of the whole database to ``path`` (a new DuckDB file)."""
+    def backup_to(self, path: str, *, leave_out: Mapping[str, str] | None = None) -> None:
+        """Write a consistent, openable copy of the whole database to ``path`` (a new DuckDB file): the schema with
+        its sequences, then every table's rows, except the rows a ``leave_out`` condition (table -> SQL condition)
+        selects. Raises ``DiskFull`` when the disk fills; the caller removes the partial file."""
+        leave_out = leave_out or {}
         with self.reader() as tx:
             name = tx.scalar("SELECT current_database()")
             tx.execute(f"ATTACH '{_sql_text(path)}' AS backup_target")
             try:
-                tx.execute(f'COPY FROM DATABASE "{name}" TO backup_target')
+                tx.execute("BEGIN TRANSACTION")  # one snapshot for every table: the app may keep writing
+                try:
+                    tables = tx.all(
+                        "SELECT table_name FROM duckdb_tables() WHERE database_name = $1 AND schema_name = 'main'",
+                        [name],
+                    )
+                    tx.execute(f'COPY FROM DATABASE "{name}" TO backup_target (SCHEMA)')
+                    for (table,) in tables:
+                        where = f" WHERE NOT ({leave_out[table]})" if table in leave_out else ""
+                        tx.execute(f'INSERT INTO backup_target."{table}" SELECT * FROM "{name}"."{table}"{where}')
+                    tx.execute("COMMIT")
+                except BaseException:
+                    with suppress(Exception):  # after a failed COMMIT no transaction is left to roll back
+                        tx.execute("ROLLBACK")
+                    raise
             finally:
                 tx.execute("DETACH backup_target")
 
