@@ -61,6 +61,23 @@ def is_postgres(target: str) -> bool:
     return target.startswith(POSTGRES_SCHEMES)
 
 
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+:(?://)?)")  # two letters or more: a Windows drive (C:) is a path
+
+
+def check_target(target: str) -> str:
+    """``target`` if it names a DuckDB file (or ``:memory:``) or a PostgreSQL URL. Anything else with a scheme
+    (``md:``, ``s3://``, ``http://``, ``sqlite:``...) is refused: DuckDB would try to download an extension for it.
+    Raises ``ValidationError`` naming only the scheme (the rest may hold a password)."""
+    found = _SCHEME.match(target)
+    if found and not is_postgres(target):
+        raise ValidationError.single(
+            "db",
+            f"{found.group(1)} databases are not supported: the database must be a DuckDB file path"
+            " (such as data/inventory.duckdb) or a postgresql:// URL.",
+        )
+    return target
+
+
 def safe_label(target: str) -> str:
     """The target as it may be shown or logged: a PostgreSQL URL without its password (``user:pw@`` or a
     ``password=`` parameter; any URL form, several hosts included)."""
@@ -220,7 +237,7 @@ class Database:
 
     def __new__(cls, target: str | os.PathLike[str] | None = None) -> Database:
         if cls is Database:
-            if is_postgres(resolve_target(target)):
+            if is_postgres(check_target(resolve_target(target))):
                 from core.db_postgres import PostgresDatabase  # psycopg is loaded only when PostgreSQL is used
 
                 cls = PostgresDatabase
@@ -269,13 +286,9 @@ class DuckDatabase(Database):
     kind = "duckdb"
 
     def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
-        self.target = resolve_target(target)
-        if "://" in self.target:
-            raise ValidationError.single(
-                "db",
-                f"{self.target.split('://')[0]}:// databases are not supported; give a DuckDB file path"
-                " or a postgresql:// URL.",
-            )
+        self.target = check_target(resolve_target(target))
+        if is_postgres(self.target):
+            raise ValidationError.single("db", "A postgresql:// URL is opened with Database(url), not DuckDatabase.")
         try:
             if self.target != ":memory:":
                 Path(self.target).parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from core import audit, observe
 from core.db import Database, Tx
 from core.errors import ConflictError, DuplicateKey, InventoryError, PermissionDenied, ValidationError, WriteConflict
 from core.permissions import Actor, can, require
+from core.validate import clean_op_id
 
 T = TypeVar("T")
 
@@ -96,9 +97,11 @@ def run(
     """Run one operation. ``fn(tx)`` does the work, including its ok audit row, and returns the result.
 
     With ``client_op_id`` the result must be a JSON-serialisable dict; a repeat returns the stored result with
-    ``replayed: True`` and writes nothing. Raises whatever ``fn`` raises (domain errors only reach callers
-    unchanged; ``WriteConflict`` only after every retry failed).
+    ``replayed: True`` and writes nothing. Raises ``ValidationError`` for an operation id over 100 characters, and
+    whatever ``fn`` raises (domain errors reach callers unchanged; ``WriteConflict`` only after every retry failed,
+    ``DiskFull`` at once: a full disk is never retried).
     """
+    client_op_id = clean_op_id(client_op_id)  # before the transaction: a sentence, not the column's CHECK text
     started = time.perf_counter()
     outcome, detail, error_id = "ok", None, None
 
