@@ -19,7 +19,15 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_ran
 
 from core import audit, observe
 from core.db import Database, Tx
-from core.errors import ConflictError, DuplicateKey, InventoryError, PermissionDenied, ValidationError, WriteConflict
+from core.errors import (
+    ConflictError,
+    DiskFull,
+    DuplicateKey,
+    InventoryError,
+    PermissionDenied,
+    ValidationError,
+    WriteConflict,
+)
 from core.permissions import Actor, can, require
 from core.validate import clean_op_id
 
@@ -161,6 +169,8 @@ def _audit_after(
             db,
             lambda tx: audit.write(tx, actor.email, action, entity, entity_id, None, attempted, outcome, detail),
         )
+    except DiskFull:  # no room for the audit row either: say so in one line, not with a traceback
+        observe.logger.warning("could not write the audit row: the disk is full", extra={"action": action})
     except Exception:  # pragma: no cover - the original error matters more than its audit row
         observe.logger.exception("could not write the audit row", extra={"action": action, "outcome": outcome})
 

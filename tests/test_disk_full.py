@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -188,6 +189,8 @@ def test_cli__import_then_writes_on_a_full_database_disk(tmp_path, capsys, monke
     with small_disk(tmp_path / "small") as folder:
         target = str(folder / "inventory.duckdb")
         assert main(["--db", target, "store", "add", "S1", "Main"]) == 0
+        assert main(["--db", target, "store", "add", "S9", "Elsewhere"]) == 0
+        assert main(["--db", target, "user", "add", "staff@shop.test", "--role", "staff", "--store", "S1"]) == 0
         assert main(["--db", target, "import", str(_big_csv(tmp_path / "one.csv", 1)), "--store", "S1"]) == 0
         filler = fill(folder)
         for args in (
@@ -202,13 +205,18 @@ def test_cli__import_then_writes_on_a_full_database_disk(tmp_path, capsys, monke
             assert code == 1, said
             assert DISK_FULL in said, said
             assert "Someone else" not in said and "Traceback" not in said and '{"' not in said, said
+        capsys.readouterr()  # a refusal whose audit row finds no room: the refusal, in one line
+        refused = ["record", "sale", "--store", "S9", "--sku", "SKU-000000", "--qty", "1", "--as", "staff@shop.test"]
+        assert main(["--db", target, *refused]) == 1
+        out, err = capsys.readouterr()
+        assert err == "error: You are not assigned to store S9.\n" and out == ""
         filler.unlink()
         assert main(["--db", target, "record", "stock-in", "--store", "S1", "--sku", "SKU-000000", "--qty", "5"]) == 0
         db = open_db(target)
         try:
             assert check(db)["ok"]
             with db.reader() as tx:
-                assert tx.scalar("SELECT count(*) FROM stores") == 1
+                assert tx.scalar("SELECT count(*) FROM stores") == 2
                 assert tx.scalar("SELECT quantity FROM stock") == 5
         finally:
             db.close()
@@ -276,3 +284,36 @@ def test_run__a_full_disk_is_never_retried_as_a_conflict(shop):
         run(shop, SYSTEM, "stock.in", body, entity="stock")
     assert len(attempts) == 1
     stock_in(shop, SYSTEM, "S1", "MILK-1L", 1)
+
+
+def test_postgres__a_full_tablespace_is_a_full_disk(pg_server, tmp_path):
+    """PostgreSQL's own disk: the ledger and the audit table on a tablespace on a small tmpfs, filled. A write says
+    the disk is full (SQLSTATE 53100), is not retried, and works again once space is freed."""
+    from tests.conftest import TEMPLATE
+
+    folder = pg_server.directory / "small"  # inside the cluster's folder: the server's user can reach it
+    with small_disk(folder, "4M"):
+        space = folder / "space"
+        space.mkdir()
+        shutil.chown(space, "postgres", "postgres")
+        url = pg_server.new_database(TEMPLATE)
+        pg_server.sql(f"CREATE TABLESPACE hcli_small LOCATION '{space}'")
+        try:
+            db = seed_shop(open_db(url), users=False)
+            try:
+                with db.transaction() as tx:
+                    tx.execute("ALTER TABLE movements SET TABLESPACE hcli_small")
+                    tx.execute("ALTER TABLE audit SET TABLESPACE hcli_small")
+                filler = fill(folder)
+                with pytest.raises(DiskFull, match=DISK_FULL):
+                    for _ in range(2000):  # the tables' last pages fill up, then the next write needs a new one
+                        stock_in(db, SYSTEM, "S1", "MILK-1L", 1)
+                before = _quantity(db)
+                filler.unlink()
+                stock_in(db, SYSTEM, "S1", "MILK-1L", 1)
+                assert _quantity(db) == before + 1 and check(db)["ok"]
+            finally:
+                db.close()
+        finally:
+            pg_server.drop_database(url)
+            pg_server.sql("DROP TABLESPACE IF EXISTS hcli_small")
