@@ -82,6 +82,9 @@ def write_backup(db: Database, source: Tx, target: Path) -> None:
     except OSError as exc:
         _remove_partial(partial)
         raise from_os_error(exc, target.parent) from exc
+    except DiskFull as exc:  # named by the folder, not by the temporary file that is gone now
+        _remove_partial(partial)
+        raise DiskFull(str(target.parent)) from exc
     except BaseException:
         _remove_partial(partial)
         raise
