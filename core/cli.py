@@ -232,9 +232,9 @@ def _positive(text: str) -> int:
     return value
 
 
-def _op_id(text: str) -> str:
+def _op_id(text: str) -> str | None:
     try:
-        return str(clean_op_id(text))
+        return clean_op_id(text)
     except ValidationError as exc:
         raise argparse.ArgumentTypeError(exc.message) from None
 

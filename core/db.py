@@ -118,14 +118,6 @@ DISK_FULL_TEXT = "No space left on device"
 COMMITTED_TEXT = "COMMIT succeeded and is durable"  # DuckDB: the commit stands, the automatic checkpoint failed
 
 
-def observe_checkpoint_failure(label: str, exc: BaseException) -> None:
-    """Log (not raise) a checkpoint that failed after a durable commit."""
-    logging.getLogger("inventory").warning(
-        "checkpoint failed after a durable commit; the database will be reopened",
-        extra={"database": label, "error": first_line(exc)},
-    )
-
-
 def _written_file(text: str) -> str | None:
     m = re.search(r'(?:write|open|create|extend) file "([^"]+)"', text)
     return m.group(1) if m else None
@@ -360,9 +352,9 @@ class DuckDatabase(Database):
                 self._note_failure(exc)
                 if COMMITTED_TEXT not in str(exc):
                     raise _translate(exc) from exc
-                # the commit is durable; only the checkpoint after it failed (a full disk): the work is saved, and
-                # the next transaction reopens the file
-                observe_checkpoint_failure(self.label, exc)
+                # the commit is durable, only the checkpoint after it failed (a full disk): the work is saved, and the
+                # next transaction reopens the file
+                logging.getLogger("inventory").warning("checkpoint failed after a commit", extra={"error": str(exc)})
         finally:
             cur.close()
 

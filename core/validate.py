@@ -83,12 +83,11 @@ def screen_codes(text: Any, field: str) -> tuple[Any, Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cells = pa.array(text.astype(object), type=pa.large_string(), from_pandas=True)
+    arrow = getattr(text.array, "__arrow_array__", None)  # the import's str columns: no copy
+    cells = arrow() if arrow else pa.array(text.astype(object), type=pa.large_string(), from_pandas=True)
     none = pd.Series(pd.NA, index=text.index, dtype="str")
-    if pc.all(pc.fill_null(pc.string_is_ascii(cells), True)).as_py():
-        invisible = pc.match_substring_regex(cells, r"[\x00-\x1f\x7f]")  # ASCII: only control characters
-        if not pc.any(invisible).as_py():
-            return text, none
+    if pc.all(pc.fill_null(pc.ascii_is_printable(cells), True)).as_py():  # the usual case: plain ASCII
+        return text, none
     normal = pc.utf8_normalize(cells, form="NFC")
     flagged = pc.fill_null(pc.match_substring_regex(normal, INVISIBLE_RE2), False).to_numpy(zero_copy_only=False)
     out = pd.Series(normal, index=text.index, dtype="str")
@@ -114,11 +113,12 @@ def clean_store_code(value: Any) -> str:
 
 
 def clean_op_id(value: Any) -> str | None:
-    """A client operation id (a repeat of one is applied once): ``None``, or 1 to 100 characters."""
-    if value is None:
+    """A client operation id (a repeat of one is applied once): ``None`` (also for ``""``: no id), or up to 100
+    characters."""
+    if value is None or value == "":
         return None
     text = str(value)
-    if not text or len(text) > OP_ID_MAX:
+    if len(text) > OP_ID_MAX:
         raise _fail(
             "client_op_id", f"An operation id must be 1 to {OP_ID_MAX} characters long (this one has {len(text)})."
         )

@@ -55,6 +55,12 @@ def test_op_id__over_100_characters_is_a_sentence_and_writes_nothing(shop):
     assert stock_in(shop, SYSTEM, "S1", "MILK-1L", 1, client_op_id="x" * 100)["movements"][0]["delta"] == 1
 
 
+def test_op_id__blank_means_none(shop):
+    first = stock_in(shop, SYSTEM, "S1", "MILK-1L", 1, client_op_id="")
+    second = stock_in(shop, SYSTEM, "S1", "MILK-1L", 1, client_op_id="")
+    assert second["movements"][0]["quantity_after"] == first["movements"][0]["quantity_after"] + 1
+
+
 def test_cli_op_id__over_100_characters_is_a_usage_error(cli):
     assert cli("init")[0] == 0
     code, _, err = cli("record", "sale", "--store", "S1", "--sku", "A", "--qty", "1", "--op-id", "y" * 150)
