@@ -7,6 +7,7 @@ changes any of this (``core.permissions``); every change writes its audit row in
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from core import audit
@@ -14,7 +15,16 @@ from core.db import Database, Tx
 from core.errors import Conflict, ConflictError, NotFound, ValidationError
 from core.ops import refuse_early, run
 from core.permissions import Actor, require
-from core.validate import CATEGORY_MAX, NAME_MAX, STORE_CODE_MAX, clean_int, clean_price, clean_sku, clean_text, collect
+from core.validate import (
+    CATEGORY_MAX,
+    NAME_MAX,
+    clean_int,
+    clean_price,
+    clean_sku,
+    clean_store_code,
+    clean_text,
+    collect,
+)
 
 PRODUCT_COLUMNS = (
     "p.id, p.sku, p.name, p.category, p.unit_price, p.reorder_level, v.name AS vendor, p.vendor_id,"
@@ -27,11 +37,14 @@ EDITABLE_PRODUCT_FIELDS = ("name", "category", "unit_price", "reorder_level", "v
 # ---- lookups (inside a transaction) -------------------------------------------------------------------------
 
 
+def _exact(code: Any) -> str:
+    """A code as it is stored (NFC, trimmed): an ``é`` typed as ``e`` plus a combining accent finds ``é``."""
+    return unicodedata.normalize("NFC", str(code)).strip()
+
+
 def store_by_code(tx: Tx, code: str) -> dict[str, Any]:
     """The store with ``code`` (case-insensitive); raises ``NotFound``."""
-    rows = tx.dicts(
-        "SELECT id, code, name, active, version FROM stores WHERE upper(code) = upper($1)", [str(code).strip()]
-    )
+    rows = tx.dicts("SELECT id, code, name, active, version FROM stores WHERE upper(code) = upper($1)", [_exact(code)])
     if not rows:
         raise NotFound(f"There is no store with code {code!r}.")
     return rows[0]
@@ -46,7 +59,7 @@ def store_by_id(tx: Tx, store_id: int) -> dict[str, Any]:
 
 def product_by_sku(tx: Tx, sku: str) -> dict[str, Any]:
     """The product with ``sku`` (exact, after trimming); raises ``NotFound``."""
-    rows = tx.dicts(f"SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} WHERE p.sku = $1", [str(sku).strip()])
+    rows = tx.dicts(f"SELECT {PRODUCT_COLUMNS} FROM {PRODUCT_FROM} WHERE p.sku = $1", [_exact(sku)])
     if not rows:
         raise NotFound(f"There is no product with SKU {sku!r}.")
     return rows[0]
@@ -73,7 +86,7 @@ def add_store(db: Database, actor: Actor, code: str, name: str) -> dict[str, Any
     refuse_early(db, actor, "store.add", "store.manage", entity="store", entity_id=code, attempted={"name": name})
     values = collect(
         {
-            "code": lambda: str(clean_text("code", code, STORE_CODE_MAX)).upper(),
+            "code": lambda: clean_store_code(code),
             "name": lambda: clean_text("name", name, NAME_MAX),
         }
     )

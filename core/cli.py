@@ -9,6 +9,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -16,9 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from core import observe, open_db
-from core.db import Database
-from core.errors import InventoryError
+from core.db import Database, check_target, resolve_target
+from core.errors import InventoryError, ValidationError
 from core.permissions import SYSTEM, Actor
+from core.validate import clean_op_id
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -250,13 +252,21 @@ def cmd_export(db: Database, args: argparse.Namespace) -> int:
 
 
 def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    """A whole number of at least 1 in plain digits: Python's ``int`` would also take ``1_000``, `` 12 ``, ``+5``
+    and other scripts' digits."""
+    if not re.fullmatch(r"[0-9]+", text, re.ASCII):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (write it with the digits 0-9 only)")
+    value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be at least 1")
     return value
+
+
+def _op_id(text: str) -> str | None:
+    try:
+        return clean_op_id(text)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def _as(p: argparse.ArgumentParser) -> None:
@@ -320,7 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qty", required=True, type=_positive, metavar="N")
     p.add_argument("--reason")
     p.add_argument("--vendor")
-    p.add_argument("--op-id", dest="op_id", help="client operation id: a repeat is applied once")
+    p.add_argument(
+        "--op-id",
+        dest="op_id",
+        type=_op_id,
+        help="client operation id (up to 100 characters): a repeat is applied once",
+    )
     p.add_argument("--json", action="store_true")
     _as(p)
     p.set_defaults(func=cmd_record)
@@ -374,6 +389,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     observe.configure_logging("INFO" if args.verbose else os.environ.get("INVENTORY_LOG_LEVEL", "ERROR"))
     db = None
     try:
+        try:
+            check_target(resolve_target(args.db))
+        except ValidationError as exc:
+            raise UsageError(exc.message) from None
         db = open_db(args.db)
         return int(args.func(db, args))
     except UsageError as exc:

@@ -15,25 +15,33 @@ Driver exceptions are translated in the two adapter modules and nowhere else:
 - a write-write conflict (DuckDB ``TransactionException``, PostgreSQL serialization failure or deadlock) or a
   duplicate key -> ``WriteConflict`` (the runner retries the whole operation);
 - another process holding the DuckDB file, or a PostgreSQL server that cannot be reached -> ``StoreBusy``;
-- any other constraint violation, or a number out of the column's range -> ``ValidationError``.
+- any other constraint violation, or a number out of the column's range -> ``ValidationError``;
+- a full disk (DuckDB's "No space left on device", whatever exception class carries it; PostgreSQL's SQLSTATE
+  53100) -> ``DiskFull``, never a conflict: retrying cannot help.
+
+A DuckDB checkpoint that fails (a full disk) invalidates the connection: every later statement fails until the
+database is opened again. ``DuckDatabase`` notices and reopens the file on its next transaction, so once space is
+freed the app works again without a restart (the file itself is intact: the WAL is replayed on opening).
 """
 
 from __future__ import annotations
 
+import errno
 import functools
+import logging
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from core.errors import DuplicateKey, StoreBusy, TooLarge, ValidationError, WriteConflict
+from core.errors import DiskFull, DuplicateKey, StoreBusy, TooLarge, ValidationError, WriteConflict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "inventory.duckdb"
@@ -51,6 +59,23 @@ def resolve_target(target: str | os.PathLike[str] | None = None) -> str:
 
 def is_postgres(target: str) -> bool:
     return target.startswith(POSTGRES_SCHEMES)
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+:(?://)?)")  # two letters or more: a Windows drive (C:) is a path
+
+
+def check_target(target: str) -> str:
+    """``target`` if it names a DuckDB file (or ``:memory:``) or a PostgreSQL URL. Anything else with a scheme
+    (``md:``, ``s3://``, ``http://``, ``sqlite:``...) is refused: DuckDB would try to download an extension for it.
+    Raises ``ValidationError`` naming only the scheme (the rest may hold a password)."""
+    found = _SCHEME.match(target)
+    if found and not is_postgres(target):
+        raise ValidationError.single(
+            "db",
+            f"{found.group(1)} databases are not supported: the database must be a DuckDB file path"
+            " (such as data/inventory.duckdb) or a postgresql:// URL.",
+        )
+    return target
 
 
 def safe_label(target: str) -> str:
@@ -89,9 +114,20 @@ def _holder_of(message: str) -> str:
 TOO_LARGE = TooLarge.WRITE
 
 
+DISK_FULL_TEXT = "No space left on device"
+COMMITTED_TEXT = "COMMIT succeeded and is durable"  # DuckDB: the commit stands, the automatic checkpoint failed
+
+
+def _written_file(text: str) -> str | None:
+    m = re.search(r'(?:write|open|create|extend) file "([^"]+)"', text)
+    return m.group(1) if m else None
+
+
 def _translate(exc: BaseException) -> BaseException:
     """Map a driver exception to the domain family (or return it unchanged)."""
     text = str(exc)
+    if DISK_FULL_TEXT in text:  # a commit's WAL write (TransactionException), a checkpoint (FatalException)...
+        return DiskFull(_written_file(text))
     if isinstance(exc, duckdb.TransactionException):
         return WriteConflict()
     if isinstance(exc, duckdb.ConstraintException):
@@ -193,7 +229,7 @@ class Database:
 
     def __new__(cls, target: str | os.PathLike[str] | None = None) -> Database:
         if cls is Database:
-            if is_postgres(resolve_target(target)):
+            if is_postgres(check_target(resolve_target(target))):
                 from core.db_postgres import PostgresDatabase  # psycopg is loaded only when PostgreSQL is used
 
                 cls = PostgresDatabase
@@ -223,7 +259,7 @@ class Database:
     def size_bytes(self) -> int:  # pragma: no cover
         raise NotImplementedError
 
-    def backup_to(self, path: str) -> None:  # pragma: no cover
+    def backup_to(self, path: str, *, leave_out: Mapping[str, str] | None = None) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def close(self) -> None:  # pragma: no cover
@@ -242,13 +278,9 @@ class DuckDatabase(Database):
     kind = "duckdb"
 
     def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
-        self.target = resolve_target(target)
-        if "://" in self.target:
-            raise ValidationError.single(
-                "db",
-                f"{self.target.split('://')[0]}:// databases are not supported; give a DuckDB file path"
-                " or a postgresql:// URL.",
-            )
+        self.target = check_target(resolve_target(target))
+        if is_postgres(self.target):
+            raise ValidationError.single("db", "A postgresql:// URL is opened with Database(url), not DuckDatabase.")
         try:
             if self.target != ":memory:":
                 Path(self.target).parent.mkdir(parents=True, exist_ok=True)
@@ -259,29 +291,70 @@ class DuckDatabase(Database):
                 raise StoreBusy(f"Cannot open the database {self.target}: {exc}") from exc
             raise translated from exc
         except OSError as exc:  # the folder cannot be created: a sentence, not a traceback
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull(str(Path(self.target).parent)) from exc
             raise StoreBusy(f"Cannot open the database {self.target}: {exc.strerror or exc}.") from exc
         self._lock = threading.Lock()
+        self._invalidated = False
         self.closed = False
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:  # creating a cursor touches the shared connection
+            if self._invalidated:
+                self._reopen()
             return self._con.cursor()
+
+    def _reopen(self) -> None:
+        """Open the file again after a fatal error (a checkpoint that failed on a full disk) invalidated the
+        connection. Raises ``DiskFull`` (or ``StoreBusy``) while it still cannot be opened; the next call tries
+        again."""
+        try:
+            self._con.close()
+        except duckdb.Error:
+            pass
+        try:
+            self._con = duckdb.connect(self.target)
+        except duckdb.Error as exc:
+            translated = _translate(exc)
+            if translated is exc:
+                raise StoreBusy(f"Cannot open the database {self.target} again: {first_line(exc)}") from exc
+            raise translated from exc
+        self._invalidated = False
+
+    def _note_failure(self, exc: BaseException) -> None:
+        """Remember a fatal driver error (it invalidates the whole connection): the next cursor reopens."""
+        cause = exc if isinstance(exc, duckdb.Error) else exc.__cause__
+        if isinstance(cause, duckdb.FatalException):
+            self._invalidated = True
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         cur = self._cursor()
         try:
-            cur.execute("BEGIN TRANSACTION")
+            try:
+                cur.execute("BEGIN TRANSACTION")
+            except duckdb.Error as exc:
+                self._note_failure(exc)
+                raise _translate(exc) from exc
             try:
                 yield Tx(cur)
-            except BaseException:
-                cur.execute("ROLLBACK")
+            except BaseException as exc:
+                self._note_failure(exc)
+                try:
+                    cur.execute("ROLLBACK")
+                except duckdb.Error as failed:  # an invalidated connection cannot roll back: the error stays
+                    self._note_failure(failed)
                 raise
             try:
                 cur.execute("COMMIT")
             except duckdb.Error as exc:
-                raise _translate(exc) from exc
+                self._note_failure(exc)
+                if COMMITTED_TEXT not in str(exc):
+                    raise _translate(exc) from exc
+                # the commit is durable, only the checkpoint after it failed (a full disk): the work is saved, and the
+                # next transaction reopens the file
+                logging.getLogger("inventory").warning("checkpoint failed after a commit", extra={"error": str(exc)})
         finally:
             cur.close()
 
@@ -291,6 +364,9 @@ class DuckDatabase(Database):
         cur = self._cursor()
         try:
             yield Tx(cur)
+        except BaseException as exc:
+            self._note_failure(exc)
+            raise
         finally:
             cur.close()
 
@@ -300,13 +376,30 @@ class DuckDatabase(Database):
         except OSError:
             return 0
 
-    def backup_to(self, path: str) -> None:
-        """Write a consistent, openable copy of the whole database to ``path`` (a new DuckDB file)."""
+    def backup_to(self, path: str, *, leave_out: Mapping[str, str] | None = None) -> None:
+        """Write a consistent, openable copy of the whole database to ``path`` (a new DuckDB file): the schema with
+        its sequences, then every table's rows, except the rows a ``leave_out`` condition (table -> SQL condition)
+        selects. Raises ``DiskFull`` when the disk fills; the caller removes the partial file."""
+        leave_out = leave_out or {}
         with self.reader() as tx:
             name = tx.scalar("SELECT current_database()")
             tx.execute(f"ATTACH '{_sql_text(path)}' AS backup_target")
             try:
-                tx.execute(f'COPY FROM DATABASE "{name}" TO backup_target')
+                tx.execute("BEGIN TRANSACTION")  # one snapshot for every table: the app may keep writing
+                try:
+                    tables = tx.all(
+                        "SELECT table_name FROM duckdb_tables() WHERE database_name = $1 AND schema_name = 'main'",
+                        [name],
+                    )
+                    tx.execute(f'COPY FROM DATABASE "{name}" TO backup_target (SCHEMA)')
+                    for (table,) in tables:
+                        where = f" WHERE NOT ({leave_out[table]})" if table in leave_out else ""
+                        tx.execute(f'INSERT INTO backup_target."{table}" SELECT * FROM "{name}"."{table}"{where}')
+                    tx.execute("COMMIT")
+                except BaseException:
+                    with suppress(Exception):  # after a failed COMMIT no transaction is left to roll back
+                        tx.execute("ROLLBACK")
+                    raise
             finally:
                 tx.execute("DETACH backup_target")
 

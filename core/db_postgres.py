@@ -26,13 +26,15 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
 from core.db import FRAME_ROWS, Database, Params, Tx, first_line, local_timezone, resolve_target
-from core.errors import DuplicateKey, StoreBusy, TooLarge, ValidationError, WriteConflict
+from core.errors import DiskFull, DuplicateKey, StoreBusy, TooLarge, ValidationError, WriteConflict
 
 DEFAULT_POOL_SIZE = 10
 
 
 def _translate_pg(exc: BaseException) -> BaseException:
     """Map a psycopg exception to the domain family (or return it unchanged)."""
+    if isinstance(exc, pg_errors.DiskFull):  # SQLSTATE 53100: the server's disk; retrying cannot help
+        return DiskFull("the PostgreSQL server's data folder")
     if isinstance(exc, pg_errors.UniqueViolation):
         return DuplicateKey()
     if isinstance(exc, pg_errors.SerializationFailure | pg_errors.DeadlockDetected):

@@ -128,6 +128,33 @@ class StoreBusy(InventoryError):
     outcome = "busy"
 
 
+class DiskFull(InventoryError):
+    """The disk holding the database, a backup or an export is full. Nothing was written (a partial file never stays
+    under its final name). Not transient in the way a write conflict is: the runner never retries it."""
+
+    outcome = "disk_full"
+
+    def __init__(self, where: str | None = None) -> None:
+        place = f" (writing {where})" if where else ""
+        super().__init__(f"The disk is full{place}: nothing was saved. Free some space, then try again.")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for an ``OSError`` that says the disk (or the user's quota) is full."""
+    import errno
+
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def from_os_error(exc: OSError, folder: object) -> InventoryError:
+    """An ``OSError`` from writing into ``folder`` as a sentence: ``DiskFull`` for a full disk, else a
+    ``ValidationError`` naming the folder and the reason ("permission denied", "read-only file system"...)."""
+    if is_disk_full(exc):
+        return DiskFull(str(folder))
+    reason = (exc.strerror or str(exc)).lower()
+    return ValidationError.single("path", f"Cannot write into {folder}: {reason}.")
+
+
 class AuthError(InventoryError):
     """Sign-in refused: wrong password, locked or deactivated account."""
 

@@ -19,6 +19,7 @@ every active product (a count sheet, zero where none is held); for all stores it
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -188,9 +189,26 @@ def export_bytes(
 def export_file(
     db: Database, actor: Actor, what: str, path: str | os.PathLike[str], *, store: str | None = None, fmt: str = "csv"
 ) -> dict[str, Any]:
-    """Write an export to ``path``; returns ``{"rows", "path", "bytes"}``. Raises as ``export_bytes`` and
-    ``OSError`` when the file cannot be written."""
+    """Write an export to ``path``; returns ``{"rows", "path", "bytes"}``. The file is written under a temporary
+    name in the same folder and renamed at the end, so ``path`` never holds a partial file. Raises as
+    ``export_bytes``, ``DiskFull`` when the disk fills, and ``OSError`` when the file cannot be written."""
+    import secrets
+
+    from core.errors import DiskFull, is_disk_full
+
     data, _, _, rows = export_bytes(db, actor, what, store=store, fmt=fmt)
-    with open(path, "wb") as fh:
-        fh.write(data)
+    final = os.path.abspath(path)
+    partial = os.path.join(os.path.dirname(final), f".{os.path.basename(final)}.{secrets.token_hex(4)}.partial")
+    try:
+        with open(partial, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())  # a full disk may only show here
+        os.replace(partial, final)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        if is_disk_full(exc):
+            raise DiskFull(final) from exc
+        raise
     return {"rows": rows, "path": str(path), "bytes": len(data)}

@@ -52,6 +52,7 @@ def record(actor: str, action: str, entity: str, outcome: str, seconds: float, *
     LATENCY.labels(action, outcome).observe(seconds)
     with _recent_lock:
         _recent[action].append(seconds)
+    # "disk_full" is a warning: the person is told in words; an "error" is a bug, with an error id to look up
     level = logging.INFO if outcome in ("ok", "invalid") else logging.WARNING
     if outcome == "error":
         level = logging.ERROR

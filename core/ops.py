@@ -19,8 +19,17 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_ran
 
 from core import audit, observe
 from core.db import Database, Tx
-from core.errors import ConflictError, DuplicateKey, InventoryError, PermissionDenied, ValidationError, WriteConflict
+from core.errors import (
+    ConflictError,
+    DiskFull,
+    DuplicateKey,
+    InventoryError,
+    PermissionDenied,
+    ValidationError,
+    WriteConflict,
+)
 from core.permissions import Actor, can, require
+from core.validate import clean_op_id
 
 T = TypeVar("T")
 
@@ -96,9 +105,11 @@ def run(
     """Run one operation. ``fn(tx)`` does the work, including its ok audit row, and returns the result.
 
     With ``client_op_id`` the result must be a JSON-serialisable dict; a repeat returns the stored result with
-    ``replayed: True`` and writes nothing. Raises whatever ``fn`` raises (domain errors only reach callers
-    unchanged; ``WriteConflict`` only after every retry failed).
+    ``replayed: True`` and writes nothing. Raises ``ValidationError`` for an operation id over 100 characters, and
+    whatever ``fn`` raises (domain errors reach callers unchanged; ``WriteConflict`` only after every retry failed,
+    ``DiskFull`` at once: a full disk is never retried).
     """
+    client_op_id = clean_op_id(client_op_id)  # before the transaction: a sentence, not the column's CHECK text
     started = time.perf_counter()
     outcome, detail, error_id = "ok", None, None
 
@@ -158,6 +169,8 @@ def _audit_after(
             db,
             lambda tx: audit.write(tx, actor.email, action, entity, entity_id, None, attempted, outcome, detail),
         )
+    except DiskFull:  # no room for the audit row either: say so in one line, not with a traceback
+        observe.logger.warning("could not write the audit row: the disk is full", extra={"action": action})
     except Exception:  # pragma: no cover - the original error matters more than its audit row
         observe.logger.exception("could not write the audit row", extra={"action": action, "outcome": outcome})
 

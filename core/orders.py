@@ -153,10 +153,12 @@ def list_orders(
 
 def order_lines(db: Database, actor: Actor, order_id: int) -> list[dict[str, Any]]:
     with db.reader() as tx:
-        store_id = tx.scalar("SELECT store_id FROM orders WHERE id = $1", [order_id])
-        if store_id is None:
+        found = tx.one(
+            "SELECT o.store_id, s.code FROM orders o JOIN stores s ON s.id = o.store_id WHERE o.id = $1", [order_id]
+        )
+        if found is None:
             raise NotFound(f"There is no order {order_id}.")
-        require(actor, "stock.read", int(store_id))
+        require(actor, "stock.read", int(found[0]), store_label=found[1])
         return tx.dicts(
             f"SELECT l.line_no, p.sku, p.name, l.quantity, l.unit_price, {amount_sql('l.quantity', 'l.unit_price')}"
             " AS amount"

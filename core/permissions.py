@@ -95,7 +95,8 @@ def require(
         return
     scope = RULES.get(action, {}).get(actor.role, NEVER)
     if scope == OWN:
-        message = f"You are not assigned to store {store_label or store_id}."
+        where = f"store {store_label}" if store_label else "this store"  # never an internal id: a person knows codes
+        message = f"You are not assigned to {where}."
     else:
         message = REFUSALS.get(action, f"Your role ({actor.role}) may not do this ({action}).")
     raise PermissionDenied(message, action=action, entity=entity, entity_id=entity_id, attempted=attempted)

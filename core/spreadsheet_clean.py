@@ -339,6 +339,8 @@ def clean_rows(sheet: Sheet, mapping: Mapping) -> CleanRows:
         if name == "sku":
             sku_too_long = too_long.fillna(False).astype(bool)
     problems.add(rows["sku"].isna() & ~sku_too_long, mapping.header("sku"), "SKU is required.")
+    rows["sku"], invisible = validate.screen_codes(rows["sku"], "sku")  # NFC; no zero-width characters
+    problems.add(invisible.notna(), mapping.header("sku"), invisible)
 
     numeric = [n for n in ("unit_price", "reorder_level", "quantity") if n in mapping.columns]
     comma = decimal_comma([col(n) for n in numeric], sheet.delimiter)

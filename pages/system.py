@@ -68,7 +68,10 @@ def main() -> None:
             st.markdown("\n".join(f"- {ui.md(p)}" for p in result["problems"]))
 
     st.subheader("Backup")
-    st.caption(f"A consistent copy of the whole database, written to `{default_backup_dir(db)}`.")
+    st.caption(
+        f"A consistent copy of the whole database, written to {ui.md(str(default_backup_dir(db)))}. It leaves out the key that"
+        " signs login cookies: a database opened from a backup makes a new one, and everyone signs in again there."
+    )
     if st.button("Back up now", key="sys_backup", type="primary"):
         result = ui.call(backup_now, db, actor)
         if result is not None:

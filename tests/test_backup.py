@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from contextlib import contextmanager
+
 import pytest
 
 from core import open_db
@@ -16,8 +20,11 @@ TABLES = ("stores", "vendors", "products", "stock", "movements", "orders", "orde
 
 
 def contents(db):
+    """Every table's rows; settings without the cookie key (a backup never carries it: see the tests below)."""
     with db.reader() as tx:
-        return {t: sorted(tx.all(f"SELECT * FROM {t}"), key=repr) for t in TABLES}
+        rows = {t: sorted(tx.all(f"SELECT * FROM {t}"), key=repr) for t in TABLES}
+    rows["settings"] = [r for r in rows["settings"] if r[0] != "cookie_secret"]
+    return rows
 
 
 def test_backup__opens_with_the_same_rows_and_passes_check(shop, tmp_path):
@@ -57,3 +64,80 @@ def test_backup__unwritable_folder_is_a_clear_refusal(shop, tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(ValidationError, match="Cannot create the backup folder"):
         backup(shop, SYSTEM, blocker / "sub")
+
+
+def _signs_in(db, token) -> bool:
+    """Whether ``db``'s cookie key accepts a login cookie (the signature only)."""
+    import jwt
+
+    from core.sessions import session_settings
+
+    try:
+        jwt.decode(token, session_settings(db, {}, env={}).cookie_key, algorithms=["HS256"])
+    except jwt.InvalidSignatureError:
+        return False
+    return True
+
+
+def test_backup__leaves_the_cookie_key_out_and_the_copy_makes_its_own(shop, tmp_path):
+    """Whoever holds a backup must not be able to forge a sign-in cookie for the live app (issue 12)."""
+    from core.schema import get_setting
+    from core.sessions import issue_token, session_settings
+
+    secret = get_setting(shop, "cookie_secret")
+    assert secret and len(secret) >= 32
+    path = backup(shop, SYSTEM, tmp_path)["path"]
+    assert secret.encode() not in open(path, "rb").read()  # noqa: SIM115 - the raw bytes, before anything opens it
+    import duckdb
+
+    raw = duckdb.connect(path, read_only=True)
+    try:
+        assert raw.execute("SELECT value FROM settings WHERE key = 'cookie_secret'").fetchall() == []
+    finally:
+        raw.close()
+    original_cookie = issue_token("owner@shop.test", session_settings(shop, {}, env={}))
+    copy = open_db(path)  # opening the backup (migrate) makes a fresh random key
+    try:
+        fresh = get_setting(copy, "cookie_secret")
+        assert fresh and len(fresh) >= 32 and fresh != secret
+        assert not _signs_in(copy, original_cookie)
+        assert _signs_in(copy, issue_token("owner@shop.test", session_settings(copy, {}, env={})))
+        assert _signs_in(shop, original_cookie)  # the live app keeps its key
+    finally:
+        copy.close()
+
+
+@contextmanager
+def _read_only_folder(folder):
+    """A folder nobody may write into: a read-only tmpfs as root (root ignores file modes), else mode 0555."""
+    folder.mkdir()
+    if os.geteuid() == 0:
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1M", "tmpfs", str(folder)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a read-only tmpfs: {done.stderr.decode(errors='replace').strip()}")
+        try:
+            yield "read-only file system"
+        finally:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+        return
+    folder.chmod(0o555)
+    try:
+        yield "permission denied"
+    finally:
+        folder.chmod(0o755)
+
+
+def test_backup__into_a_read_only_folder_names_the_folder(shop, tmp_path):
+    folder = tmp_path / "ro"
+    with _read_only_folder(folder) as reason:
+        with pytest.raises(ValidationError) as refused:
+            backup(shop, SYSTEM, folder)
+        assert str(refused.value) == f"Cannot write into {folder}: {reason}."
+        assert list(folder.iterdir()) == []
+
+
+def test_backup__a_folder_that_cannot_be_made_names_it(shop, tmp_path):
+    with _read_only_folder(tmp_path / "ro") as reason:
+        message = f"Cannot create the backup folder .*/ro/sub: {reason}"
+        with pytest.raises(ValidationError, match=message):
+            backup(shop, SYSTEM, tmp_path / "ro" / "sub")
