@@ -16,7 +16,7 @@ actor = ui.current_actor()
 db = ui.get_db()
 
 st.title("Account")
-st.write(f"**{actor.name}** · {actor.email} · {actor.role}")
+st.write(f"**{ui.md(actor.name)}** · {ui.md(actor.email)} · {actor.role}")
 
 flash = st.session_state.get("_account_flash")
 if flash:
