@@ -19,24 +19,26 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import math
 import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from typing import Any
 
 import pandas as pd
+
+from core.spreadsheet_guard import Bounds, Refused
+from core.spreadsheet_worker import parse_workbook
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be read (empty, damaged, not a spreadsheet). ``str`` is for a person."""
+
 
 HEADER_SCAN_ROWS = 20
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 ZIP_MAGIC, OLE_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
-
-
-class FileProblem(Exception):
-    """The file as a whole cannot be read (empty, damaged, not a spreadsheet). ``str`` is for a person."""
 
 
 @dataclass
@@ -96,22 +98,6 @@ def normalise_header(text: Any) -> str:
     return value.strip()
 
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return ""
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    return str(value)
-
-
 def _find_header(rows: list[list[str]], is_sku: Callable[[str], bool]) -> int | None:
     """Index of the header row among the first rows: the first naming a SKU column, else the first non-blank."""
     first_nonblank = None
@@ -165,24 +151,16 @@ def _grid_to_sheet(
 
 
 def _read_workbook(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
-    from python_calamine import CalamineWorkbook
-
+    """Bounds checked and cells parsed in a bounded child process (``spreadsheet_guard``, ``spreadsheet_worker``)."""
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        if not book.sheet_names:
-            raise FileProblem("The workbook has no sheets.")
-        grid = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except FileProblem:
-        raise
-    except Exception as exc:
-        raise FileProblem(f"The workbook could not be read ({type(exc).__name__}); is it a damaged file?") from exc
-    rows = [[_cell_text(c) for c in row] for row in grid]
+        rows = parse_workbook(data, Bounds.from_env())
+    except Refused as exc:
+        raise FileProblem(str(exc)) from None
     header_index = _find_header(rows, is_sku)
     if header_index is None:
         raise FileProblem("The first sheet of the workbook is empty.")
     headers = _trim_headers(rows[header_index])
-    sheet = _grid_to_sheet(rows[header_index + 1 :], header_index, headers, "xlsx", first_line=header_index + 2)
-    return sheet
+    return _grid_to_sheet(rows[header_index + 1 :], header_index, headers, "xlsx", first_line=header_index + 2)
 
 
 # ---- delimited text ---------------------------------------------------------------------------------------------
