@@ -40,6 +40,7 @@ SETTINGS = {  # env variable: (default, meaning)
     "INVENTORY_IMPORT_MAX_ZIP_RATIO": (200, "how many times larger than its compressed size an entry may inflate"),
     "INVENTORY_IMPORT_WORKER_MEMORY_MB": (2048, "address space of the child process that parses a workbook"),
     "INVENTORY_IMPORT_WORKER_SECONDS": (120, "time the child process may take to parse a workbook"),
+    "INVENTORY_IMPORT_MAX_COLUMNS": (1000, "columns of a file's header row (any file type)"),
 }
 MAX_ENTRIES = 10_000
 RATIO_FLOOR = 1 << 20  # entries smaller than this inflated are never "bombs", whatever their ratio

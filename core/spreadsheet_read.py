@@ -16,7 +16,6 @@ person) for an empty or unreadable file and never anything else for bad content.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -27,7 +26,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.spreadsheet_guard import Bounds, Refused
+from core.spreadsheet_decode import decode
+from core.spreadsheet_guard import Bounds, Refused, setting
 from core.spreadsheet_worker import parse_workbook
 
 
@@ -36,6 +36,7 @@ class FileProblem(Exception):
 
 
 HEADER_SCAN_ROWS = 20
+HEAD_WINDOW = 200_000  # characters read to find the header row: a longer header line is refused
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 ZIP_MAGIC, OLE_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
@@ -53,39 +54,6 @@ class Sheet:
     delimiter: str | None = None
     warnings: list[str] = field(default_factory=list)
     bad_lines: list[tuple[int, str]] = field(default_factory=list)  # (line, message): rows that cannot be used
-
-
-def _cp1252_or_latin1(err: UnicodeError) -> tuple[str, int]:
-    if not isinstance(err, UnicodeDecodeError):
-        raise err
-    return err.object[err.start : err.end].decode("latin-1"), err.end
-
-
-codecs.register_error("inventory_cp1252_latin1", _cp1252_or_latin1)
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """``(text, encoding name)`` of a text file's bytes. Never fails: the last resort maps every byte."""
-    boms = (
-        (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
-        (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
-        (codecs.BOM_UTF8, "utf-8", "UTF-8 with BOM"),
-        (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
-        (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
-    )
-    for bom, codec, label in boms:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(codec, errors="replace"), label
-    head = data[:4000]
-    if len(head) >= 4 and head.count(b"\x00") >= len(head) // 4:
-        # UTF-16 without a BOM: ASCII characters leave a zero byte on one side
-        odd_zeros = head[1::2].count(b"\x00")
-        codec = "utf-16-le" if odd_zeros >= head[0::2].count(b"\x00") else "utf-16-be"
-        return data.decode(codec, errors="replace"), "UTF-16"
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="inventory_cp1252_latin1"), "Windows-1252"
 
 
 def normalise_header(text: Any) -> str:
@@ -160,6 +128,7 @@ def _read_workbook(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
     if header_index is None:
         raise FileProblem("The first sheet of the workbook is empty.")
     headers = _trim_headers(rows[header_index])
+    _check_width(len(headers), header_index + 1)
     return _grid_to_sheet(rows[header_index + 1 :], header_index, headers, "xlsx", first_line=header_index + 2)
 
 
@@ -167,16 +136,33 @@ def _read_workbook(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
 
 
 def _head_records(text: str, delimiter: str, limit: int = HEADER_SCAN_ROWS) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(text[:200_000], newline=""), delimiter=delimiter)
+    """The first records of the first ``HEAD_WINDOW`` characters; stops quietly at one the csv module refuses."""
+    return _head(text, delimiter, limit)[0]
+
+
+def _head(text: str, delimiter: str, limit: int = HEADER_SCAN_ROWS) -> tuple[list[list[str]], str | None]:
+    """The first records, and the sentence for the record that stopped the reading (``None`` if none did)."""
+    reader = csv.reader(io.StringIO(text[:HEAD_WINDOW], newline=""), delimiter=delimiter)
     out: list[list[str]] = []
     try:
         for row in reader:
             out.append(row)
             if len(out) >= limit:
                 break
-    except csv.Error:
-        pass
-    return out
+    except csv.Error as exc:
+        return out, _csv_problem(exc, reader.line_num)
+    return out, None
+
+
+def _csv_problem(exc: csv.Error, line: int) -> str:
+    """A sentence for what the csv module refused on ``line``."""
+    if "field limit" in str(exc):
+        return (
+            f"Line {line} has a cell longer than {csv.field_size_limit():,} characters: no spreadsheet cell is"
+            ' that long. A quote (") that opens a cell and is never closed makes the rest of the file one cell;'
+            " check the quotes on that line."
+        )
+    return f"Line {line} could not be read as delimited text ({exc})."
 
 
 def sniff_delimiter(text: str) -> str:
@@ -261,8 +247,34 @@ def _parse_pandas(text: str, delimiter: str, width: int, skip: int) -> pd.DataFr
         return None  # ragged rows or odd quoting: the careful reader says which line
 
 
+def _explicit_delimiter(first: str) -> str | None:
+    """The delimiter named by an Excel ``sep=`` first line, if there is one. Raises ``FileProblem`` for one that
+    cannot be a delimiter."""
+    explicit = re.fullmatch(r"(?i)sep=(.)", first)
+    if not explicit:
+        return None
+    delimiter = explicit.group(1)
+    if not delimiter.isascii() or delimiter.isalnum() or delimiter in "\"'\r\n":
+        raise FileProblem(
+            f"The first line, {first[:40]!r}, names {delimiter!r} as the delimiter, which cannot be one: a delimiter"
+            " is one ASCII character that is not a letter, a digit or a quote, such as , ; | or a tab. Correct or"
+            " delete that line."
+        )
+    return delimiter
+
+
+def _check_width(width: int, header_line: int) -> None:
+    limit = setting("INVENTORY_IMPORT_MAX_COLUMNS")
+    if width > limit:
+        raise FileProblem(
+            f"The header row (line {header_line}) has {width:,} columns; an import reads at most {limit:,}. Is this"
+            " the right file?"
+        )
+
+
 def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
-    text, encoding = decode(data)
+    decoded = decode(data)
+    text, encoding = decoded.text, decoded.encoding
     # (a visible character settles it at once; only a file of blanks and BOMs pays for copying the text)
     if re.search(r"[^\s\ufeff]", text) is None and not text.strip().strip("\ufeff"):
         raise FileProblem("The file is empty.")
@@ -270,21 +282,26 @@ def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
         raise FileProblem("The file is not a spreadsheet or text file that can be read (it contains binary data).")
     skipped_lines = 0
     first = text[: text.find("\n")] if "\n" in text else text  # the first line, without copying the rest
-    first = first.strip().strip('"')
-    explicit = re.fullmatch(r"(?i)sep=(.)", first)
+    explicit = _explicit_delimiter(first.strip().strip('"'))
     if explicit:
-        delimiter = explicit.group(1)
+        delimiter = explicit
         text = text.split("\n", 1)[1] if "\n" in text else ""
         skipped_lines = 1
     else:
         delimiter = sniff_delimiter(text)
-    head = _head_records(text, delimiter)
+    head, head_problem = _head(text, delimiter)
     header_index = _find_header(head, is_sku)
     if header_index is None:
-        raise FileProblem("The file is empty.")
-    headers = _trim_headers(head[header_index])
-    first_data_line = skipped_lines + header_index + 2
+        raise FileProblem(head_problem or "The file is empty.")
     skip = _physical_lines(head, text, delimiter, header_index + 1)
+    if len(text) > HEAD_WINDOW and text.count("\n", 0, HEAD_WINDOW) < skip:
+        raise FileProblem(
+            f"Line {skipped_lines + skip} is longer than {HEAD_WINDOW:,} characters, so it cannot be a header row"
+            " (the row that names the columns: sku, name, quantity, ...). Is this the right file?"
+        )
+    headers = _trim_headers(head[header_index])
+    _check_width(len(headers), skipped_lines + header_index + 1)
+    first_data_line = skipped_lines + header_index + 2
     width = len(headers)
     sheet: Sheet | None = None
     if width:
@@ -304,12 +321,16 @@ def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
             sheet = Sheet(headers, frame, skipped_lines + header_index + 1, "csv")
     if sheet is None:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        rows = list(reader)
+        try:
+            rows = list(reader)
+        except csv.Error as exc:
+            raise FileProblem(_csv_problem(exc, skipped_lines + reader.line_num)) from None
         sheet = _grid_to_sheet(rows[header_index + 1 :], header_index, headers, "csv", first_line=first_data_line)
         sheet.header_line = skipped_lines + header_index + 1
     sheet.encoding, sheet.delimiter = encoding, delimiter
-    if encoding == "Windows-1252":
-        sheet.warnings.append("The file is not UTF-8; it was read as Windows-1252 (Western European).")
+    warning = decoded.warning()
+    if warning:
+        sheet.warnings.append(warning)
     return sheet
 
 
@@ -320,6 +341,9 @@ def read_sheet(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
     """
     if re.search(rb"[^\s\x00\xef\xbb\xbf\xff\xfe]", data) is None:
         raise FileProblem("The file is empty.")
-    if data.startswith(ZIP_MAGIC) or data.startswith(OLE_MAGIC):
-        return _read_workbook(data, is_sku)
-    return _read_text(data, is_sku)
+    try:
+        if data.startswith(ZIP_MAGIC) or data.startswith(OLE_MAGIC):
+            return _read_workbook(data, is_sku)
+        return _read_text(data, is_sku)
+    except Refused as exc:  # a bad setting
+        raise FileProblem(str(exc)) from None
