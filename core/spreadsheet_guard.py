@@ -35,7 +35,7 @@ class Refused(Exception):
 
 SETTINGS = {  # env variable: (default, meaning)
     "INVENTORY_IMPORT_MAX_CELLS": (5_000_000, "rows x columns of a workbook's first sheet, empty cells included"),
-    "INVENTORY_IMPORT_MAX_WORKBOOK_ROWS": (200_000, "rows of a workbook's first sheet (a CSV has no such limit)"),
+    "INVENTORY_IMPORT_MAX_WORKBOOK_ROWS": (100_000, "rows of a workbook's first sheet (a CSV has no such limit)"),
     "INVENTORY_IMPORT_MAX_UNZIPPED_MB": (1000, "megabytes a workbook's archive may inflate to, all entries"),
     "INVENTORY_IMPORT_MAX_ZIP_RATIO": (200, "how many times larger than its compressed size an entry may inflate"),
     "INVENTORY_IMPORT_WORKER_MEMORY_MB": (2048, "address space of the child process that parses a workbook"),

@@ -88,14 +88,13 @@ def _grid_to_sheet(
 ) -> Sheet:
     """Build a Sheet from rows after the header (python lists), flagging rows with cells past the header."""
     width = len(headers)
-    columns: list[list[str]] = [[] for _ in range(width)]
+    kept: list[list[str]] = []
     lines: list[int] = []
     bad: list[tuple[int, str]] = []
+    blank = [""] * width
     for offset, row in enumerate(rows):
         line = first_line + offset
-        cells = row[:width]
-        extra = row[width:]
-        if any(str(c).strip() for c in extra):
+        if len(row) > width and any(str(c).strip() for c in row[width:]):
             bad.append(
                 (
                     line,
@@ -105,12 +104,10 @@ def _grid_to_sheet(
             )
         if not any(str(c).strip() for c in row):
             continue
-        if len(cells) < width:
-            cells = list(cells) + [""] * (width - len(cells))
-        for j in range(width):
-            columns[j].append(cells[j])
+        kept.append(row[:width] if len(row) >= width else [*row, *blank[len(row) :]])
         lines.append(line)
-    frame = pd.DataFrame({j: pd.Series(columns[j], dtype="str") for j in range(width)})
+    columns = list(zip(*kept, strict=True)) if kept else [() for _ in range(width)]
+    frame = pd.DataFrame({j: pd.Series(list(columns[j]), dtype="str") for j in range(width)})
     frame["line"] = pd.Series(lines, dtype="int64")
     return Sheet(headers, frame, header_index + 1, kind, bad_lines=bad)
 

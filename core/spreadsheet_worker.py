@@ -130,7 +130,7 @@ def _grid(data: bytes, bounds: Bounds) -> dict[str, Any]:
     del book, sheet
     out = []
     for row in grid:
-        cells = [cell_text(c) for c in row]
+        cells = [c if type(c) is str else cell_text(c) for c in row]
         while cells and not cells[-1]:
             cells.pop()
         out.append(cells)
