@@ -1,12 +1,14 @@
 """Reading an uploaded spreadsheet into a grid of text cells, with the row numbers a spreadsheet shows.
 
 Owns everything about the file's form, nothing about its meaning: the file type is told by its content (not
-its name): XLSX/XLS/ODS through python-calamine (first sheet), anything else as delimited text. Text files are
-decoded from UTF-8 (with or without BOM), UTF-16/32 (BOM, or BOM-less UTF-16 told by its zero bytes), else
-Windows-1252, with Latin-1 for the five bytes Windows-1252 leaves undefined. The delimiter (comma, semicolon,
-tab, pipe, or an Excel ``sep=`` line) is the one that splits the first lines most consistently. The header is
-the first of the first 20 rows that names a SKU column (so title lines above a table are skipped), else the
-first non-blank row.
+its name): XLSX/XLS/ODS through python-calamine (first sheet), checked and parsed in a bounded child process
+(``core.spreadsheet_guard``, ``core.spreadsheet_worker``); anything else as delimited text, in this process. Text
+files are decoded by ``core.spreadsheet_decode`` (UTF-8, UTF-16/32, Windows-1252, or line by line when mixed).
+The delimiter (comma, semicolon, tab, pipe, or an Excel ``sep=`` line naming one ASCII character) is the one that
+splits the first lines most consistently. The header is the first of the first 20 rows that names a SKU column
+(so title lines above a table are skipped), else the first non-blank row; it must end within the first 200,000
+characters and have at most ``INVENTORY_IMPORT_MAX_COLUMNS`` cells. A cell longer than the csv module's field
+limit (131,072 characters) in a row the fast readers cannot take is a file problem naming its line.
 
 Invariants: every cell is a ``str`` (blank = ``""``; whole XLSX numbers as ``"12"``, not ``"12.0"``); ``line``
 is the 1-based row number a spreadsheet shows (a quoted cell spanning several text lines is one row); wholly
