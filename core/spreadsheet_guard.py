@@ -35,7 +35,10 @@ class Refused(Exception):
 
 SETTINGS = {  # env variable: (default, meaning)
     "INVENTORY_IMPORT_MAX_CELLS": (5_000_000, "rows x columns of a workbook's first sheet, empty cells included"),
-    "INVENTORY_IMPORT_MAX_WORKBOOK_ROWS": (100_000, "rows of a workbook's first sheet (a CSV has no such limit)"),
+    "INVENTORY_IMPORT_MAX_WORKBOOK_ROWS": (
+        100_000,
+        "rows of a workbook's first sheet below its header (a CSV has no such limit)",
+    ),
     "INVENTORY_IMPORT_MAX_UNZIPPED_MB": (1000, "megabytes a workbook's archive may inflate to, all entries"),
     "INVENTORY_IMPORT_MAX_ZIP_RATIO": (200, "how many times larger than its compressed size an entry may inflate"),
     "INVENTORY_IMPORT_WORKER_MEMORY_MB": (2048, "address space of the child process that parses a workbook"),
@@ -61,7 +64,7 @@ def setting(name: str) -> int:
 @dataclass(frozen=True)
 class Bounds:
     max_cells: int
-    max_rows: int
+    max_rows: int  # below the header: the sheet may have one row more
     max_unzipped: int  # bytes
     max_ratio: int
     memory_mb: int
@@ -82,7 +85,7 @@ class Bounds:
 
 def too_many_rows(max_rows: int) -> str:
     return (
-        f"The workbook's first sheet has more than {max_rows:,} rows, the most a workbook may have."
+        f"The workbook's first sheet has more than {max_rows:,} rows below its header, the most a workbook may have."
         " Save the sheet as CSV (a CSV file may be much longer) and import that."
     )
 
@@ -240,7 +243,7 @@ class _Extent:
         self.rows, self.columns = max(self.rows, row), max(self.columns, column)
         if self.rows * self.columns > self.bounds.max_cells:
             raise Refused(too_many_cells(self.rows, self.columns, self.bounds.max_cells))
-        if self.rows > self.bounds.max_rows:
+        if self.rows > self.bounds.max_rows + 1:
             raise Refused(too_many_rows(self.bounds.max_rows))
 
 

@@ -120,7 +120,7 @@ def _grid(data: bytes, bounds: Bounds) -> dict[str, Any]:
         rows, columns = sheet.end[0] + 1, sheet.end[1] + 1
         if rows * columns > bounds.max_cells:
             return {"problem": too_many_cells(rows, columns, bounds.max_cells)}
-        if rows > bounds.max_rows:
+        if rows > bounds.max_rows + 1:
             return {"problem": too_many_rows(bounds.max_rows)}
         grid = sheet.to_python(skip_empty_area=False)
     except MemoryError:

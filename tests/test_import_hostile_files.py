@@ -160,8 +160,9 @@ def test_workbook_over_the_row_limit__refused_with_save_as_csv(shop: Database, m
     refused(shop, make.xlsx(rows), "more than 50 rows", "Save the sheet as CSV")
     refused(shop, make.ods(rows), "more than 50 rows")
     refused(shop, make.xls(rows), "more than 50 rows")  # XLS: the child's bound, after parsing
-    monkeypatch.setenv("INVENTORY_IMPORT_MAX_WORKBOOK_ROWS", "61")
+    monkeypatch.setenv("INVENTORY_IMPORT_MAX_WORKBOOK_ROWS", "60")  # 60 rows below the header
     assert len(read_sheet(make.xlsx(rows), is_sku_header).frame) == 60
+    assert len(read_sheet(make.xls(rows), is_sku_header).frame) == 60
 
 
 def test_ods_far_cell_through_repeats__refused(shop: Database) -> None:
