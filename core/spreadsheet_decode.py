@@ -34,6 +34,7 @@ BOMS = (
 )
 NON_ASCII = re.compile(rb"[\x80-\xff]")
 SHOWN_LINES = 5
+BLOCK = 1 << 16
 
 
 @dataclass
@@ -80,22 +81,37 @@ def decode(data: bytes) -> Decoded:
         return _mixed(data)
 
 
-def _mixed(data: bytes) -> Decoded:
-    """Lines holding bytes above ASCII, each tried as UTF-8: all bad -> Windows-1252; some good -> mixed."""
-    bad: list[tuple[int, int]] = []  # (start, end) byte offsets of the lines that are not UTF-8
-    any_good = False
-    pos = 0
-    while match := NON_ASCII.search(data, pos):
+def _bad_lines(data: bytes, pos: int, end: int) -> list[tuple[int, int]]:
+    """The lines between ``pos`` and ``end`` that are not valid UTF-8, as (start, end) byte offsets."""
+    out = []
+    while match := NON_ASCII.search(data, pos, end):
         start = data.rfind(b"\n", 0, match.start()) + 1
-        end = data.find(b"\n", match.start())
-        pos = len(data) if end < 0 else end + 1
+        stop = data.find(b"\n", match.start(), end)
+        pos = end if stop < 0 else stop + 1
         try:
             data[start:pos].decode("utf-8")
-            any_good = True
         except UnicodeDecodeError:
-            bad.append((start, pos))
-    if not any_good:
+            out.append((start, pos))
+    return out
+
+
+def _mixed(data: bytes) -> Decoded:
+    """Lines holding bytes above ASCII, each tried as UTF-8: all bad -> Windows-1252; some good -> mixed."""
+    lenient = data.decode("utf-8", errors="replace")
+    non_ascii = len(lenient) - len(lenient.encode("ascii", errors="ignore"))
+    if non_ascii == lenient.count("\ufffd"):  # not one UTF-8 character: a Windows-1252 file, read in one go
         return Decoded(_windows_1252(data), "Windows-1252")
+    del lenient
+    bad: list[tuple[int, int]] = []  # (start, end) byte offsets of the lines that are not UTF-8
+    pos = 0
+    while pos < len(data):  # blocks of whole lines decoded in C; only a block that fails is tried line by line
+        end = data.find(b"\n", min(pos + BLOCK, len(data)))
+        end = len(data) if end < 0 else end + 1
+        try:
+            data[pos:end].decode("utf-8")
+        except UnicodeDecodeError:
+            bad.extend(_bad_lines(data, pos, end))
+        pos = end
     parts, lines, pos, line = [], [], 0, 1
     for start, end in bad:
         line += data.count(b"\n", pos, start)
