@@ -49,6 +49,7 @@ MAX_ENTRIES = 10_000
 RATIO_FLOOR = 1 << 20  # entries smaller than this inflated are never "bombs", whatever their ratio
 CHUNK = 1 << 22
 MAX_TAG = 1 << 20
+MAX_INDEX = 50_000_000  # bytes of workbook.xml or its relationships, parsed whole
 
 
 def setting(name: str) -> int:
@@ -190,9 +191,9 @@ def _small_xml(archive: zipfile.ZipFile, name: str, budget: _Budget) -> ElementT
         info = archive.getinfo(name)
     except KeyError:
         return None
-    text = b"".join(budget.chunks(archive, info))
-    if len(text) > 50_000_000:
+    if info.file_size > MAX_INDEX:
         raise Refused(DAMAGED.format(f"{name} is far larger than a workbook's index can be"))
+    text = b"".join(budget.chunks(archive, info))
     try:
         return ElementTree.fromstring(text)
     except ElementTree.ParseError as exc:
