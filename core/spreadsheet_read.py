@@ -88,7 +88,7 @@ def _trim_headers(headers: list[str]) -> list[str]:
 def _grid_to_sheet(
     rows: Iterable[list[str]], header_index: int, headers: list[str], kind: str, *, first_line: int
 ) -> Sheet:
-    """Build a Sheet from rows after the header (python lists), flagging rows with cells past the header."""
+    """Build a Sheet from rows after the header (lists of ``str``), flagging rows with cells past the header."""
     width = len(headers)
     kept: list[list[str]] = []
     lines: list[int] = []
@@ -96,7 +96,7 @@ def _grid_to_sheet(
     blank = [""] * width
     for offset, row in enumerate(rows):
         line = first_line + offset
-        if len(row) > width and any(str(c).strip() for c in row[width:]):
+        if len(row) > width and any(c.strip() for c in row[width:]):
             bad.append(
                 (
                     line,
@@ -104,7 +104,7 @@ def _grid_to_sheet(
                     " delimiter must be in quotes.",
                 )
             )
-        if not any(str(c).strip() for c in row):
+        if not (row and row[0].strip()) and not any(c.strip() for c in row):  # (most rows: one look)
             continue
         kept.append(row[:width] if len(row) >= width else [*row, *blank[len(row) :]])
         lines.append(line)
