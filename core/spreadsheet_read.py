@@ -1,12 +1,14 @@
 """Reading an uploaded spreadsheet into a grid of text cells, with the row numbers a spreadsheet shows.
 
 Owns everything about the file's form, nothing about its meaning: the file type is told by its content (not
-its name): XLSX/XLS/ODS through python-calamine (first sheet), anything else as delimited text. Text files are
-decoded from UTF-8 (with or without BOM), UTF-16/32 (BOM, or BOM-less UTF-16 told by its zero bytes), else
-Windows-1252, with Latin-1 for the five bytes Windows-1252 leaves undefined. The delimiter (comma, semicolon,
-tab, pipe, or an Excel ``sep=`` line) is the one that splits the first lines most consistently. The header is
-the first of the first 20 rows that names a SKU column (so title lines above a table are skipped), else the
-first non-blank row.
+its name): XLSX/XLS/ODS through python-calamine (first sheet), checked and parsed in a bounded child process
+(``core.spreadsheet_guard``, ``core.spreadsheet_worker``); anything else as delimited text, in this process. Text
+files are decoded by ``core.spreadsheet_decode`` (UTF-8, UTF-16/32, Windows-1252, or line by line when mixed).
+The delimiter (comma, semicolon, tab, pipe, or an Excel ``sep=`` line naming one ASCII character) is the one that
+splits the first lines most consistently. The header is the first of the first 20 rows that names a SKU column
+(so title lines above a table are skipped), else the first non-blank row; it must end within the first 200,000
+characters and have at most ``INVENTORY_IMPORT_MAX_COLUMNS`` cells. A cell longer than the csv module's field
+limit (131,072 characters) in a row the fast readers cannot take is a file problem naming its line.
 
 Invariants: every cell is a ``str`` (blank = ``""``; whole XLSX numbers as ``"12"``, not ``"12.0"``); ``line``
 is the 1-based row number a spreadsheet shows (a quoted cell spanning several text lines is one row); wholly
@@ -16,27 +18,30 @@ person) for an empty or unreadable file and never anything else for bad content.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import math
 import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from typing import Any
 
 import pandas as pd
 
-HEADER_SCAN_ROWS = 20
-DELIMITERS = (",", ";", "\t", "|")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-ZIP_MAGIC, OLE_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
+from core.spreadsheet_decode import decode
+from core.spreadsheet_guard import Bounds, Refused, setting
+from core.spreadsheet_worker import parse_workbook
 
 
 class FileProblem(Exception):
     """The file as a whole cannot be read (empty, damaged, not a spreadsheet). ``str`` is for a person."""
+
+
+HEADER_SCAN_ROWS = 20
+HEAD_WINDOW = 200_000  # characters read to find the header row: a longer header line is refused
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+ZIP_MAGIC, OLE_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 
 
 @dataclass
@@ -53,39 +58,6 @@ class Sheet:
     bad_lines: list[tuple[int, str]] = field(default_factory=list)  # (line, message): rows that cannot be used
 
 
-def _cp1252_or_latin1(err: UnicodeError) -> tuple[str, int]:
-    if not isinstance(err, UnicodeDecodeError):
-        raise err
-    return err.object[err.start : err.end].decode("latin-1"), err.end
-
-
-codecs.register_error("inventory_cp1252_latin1", _cp1252_or_latin1)
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """``(text, encoding name)`` of a text file's bytes. Never fails: the last resort maps every byte."""
-    boms = (
-        (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
-        (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
-        (codecs.BOM_UTF8, "utf-8", "UTF-8 with BOM"),
-        (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
-        (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
-    )
-    for bom, codec, label in boms:
-        if data.startswith(bom):
-            return data[len(bom) :].decode(codec, errors="replace"), label
-    head = data[:4000]
-    if len(head) >= 4 and head.count(b"\x00") >= len(head) // 4:
-        # UTF-16 without a BOM: ASCII characters leave a zero byte on one side
-        odd_zeros = head[1::2].count(b"\x00")
-        codec = "utf-16-le" if odd_zeros >= head[0::2].count(b"\x00") else "utf-16-be"
-        return data.decode(codec, errors="replace"), "UTF-16"
-    try:
-        return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="inventory_cp1252_latin1"), "Windows-1252"
-
-
 def normalise_header(text: Any) -> str:
     """Lower case, a trailing ``(unit)`` dropped, ``#`` read as "no", other punctuation and runs of spaces as one
     space: ``" Unit_Price (₹) "`` -> ``"unit price"``, ``"Item #"`` -> ``"item no"``."""
@@ -94,22 +66,6 @@ def normalise_header(text: Any) -> str:
     value = value.replace("#", " no ")
     value = re.sub(r"[^\w]+|_+", " ", value)
     return value.strip()
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return ""
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    return str(value)
 
 
 def _find_header(rows: list[list[str]], is_sku: Callable[[str], bool]) -> int | None:
@@ -132,16 +88,15 @@ def _trim_headers(headers: list[str]) -> list[str]:
 def _grid_to_sheet(
     rows: Iterable[list[str]], header_index: int, headers: list[str], kind: str, *, first_line: int
 ) -> Sheet:
-    """Build a Sheet from rows after the header (python lists), flagging rows with cells past the header."""
+    """Build a Sheet from rows after the header (lists of ``str``), flagging rows with cells past the header."""
     width = len(headers)
-    columns: list[list[str]] = [[] for _ in range(width)]
+    kept: list[list[str]] = []
     lines: list[int] = []
     bad: list[tuple[int, str]] = []
+    blank = [""] * width
     for offset, row in enumerate(rows):
         line = first_line + offset
-        cells = row[:width]
-        extra = row[width:]
-        if any(str(c).strip() for c in extra):
+        if len(row) > width and any(c.strip() for c in row[width:]):
             bad.append(
                 (
                     line,
@@ -149,14 +104,12 @@ def _grid_to_sheet(
                     " delimiter must be in quotes.",
                 )
             )
-        if not any(str(c).strip() for c in row):
+        if not (row and row[0].strip()) and not any(c.strip() for c in row):  # (most rows: one look)
             continue
-        if len(cells) < width:
-            cells = list(cells) + [""] * (width - len(cells))
-        for j in range(width):
-            columns[j].append(cells[j])
+        kept.append(row[:width] if len(row) >= width else [*row, *blank[len(row) :]])
         lines.append(line)
-    frame = pd.DataFrame({j: pd.Series(columns[j], dtype="str") for j in range(width)})
+    columns = list(zip(*kept, strict=True)) if kept else [() for _ in range(width)]
+    frame = pd.DataFrame({j: pd.Series(list(columns[j]), dtype="str") for j in range(width)})
     frame["line"] = pd.Series(lines, dtype="int64")
     return Sheet(headers, frame, header_index + 1, kind, bad_lines=bad)
 
@@ -165,40 +118,50 @@ def _grid_to_sheet(
 
 
 def _read_workbook(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
-    from python_calamine import CalamineWorkbook
-
+    """Bounds checked and cells parsed in a bounded child process (``spreadsheet_guard``, ``spreadsheet_worker``)."""
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        if not book.sheet_names:
-            raise FileProblem("The workbook has no sheets.")
-        grid = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    except FileProblem:
-        raise
-    except Exception as exc:
-        raise FileProblem(f"The workbook could not be read ({type(exc).__name__}); is it a damaged file?") from exc
-    rows = [[_cell_text(c) for c in row] for row in grid]
+        rows = parse_workbook(data, Bounds.from_env())
+    except Refused as exc:
+        raise FileProblem(str(exc)) from None
     header_index = _find_header(rows, is_sku)
     if header_index is None:
         raise FileProblem("The first sheet of the workbook is empty.")
     headers = _trim_headers(rows[header_index])
-    sheet = _grid_to_sheet(rows[header_index + 1 :], header_index, headers, "xlsx", first_line=header_index + 2)
-    return sheet
+    _check_width(len(headers), header_index + 1)
+    return _grid_to_sheet(rows[header_index + 1 :], header_index, headers, "xlsx", first_line=header_index + 2)
 
 
 # ---- delimited text ---------------------------------------------------------------------------------------------
 
 
 def _head_records(text: str, delimiter: str, limit: int = HEADER_SCAN_ROWS) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(text[:200_000], newline=""), delimiter=delimiter)
+    """The first records of the first ``HEAD_WINDOW`` characters; stops quietly at one the csv module refuses."""
+    return _head(text, delimiter, limit)[0]
+
+
+def _head(text: str, delimiter: str, limit: int = HEADER_SCAN_ROWS) -> tuple[list[list[str]], str | None]:
+    """The first records, and the sentence for the record that stopped the reading (``None`` if none did)."""
+    reader = csv.reader(io.StringIO(text[:HEAD_WINDOW], newline=""), delimiter=delimiter)
     out: list[list[str]] = []
     try:
         for row in reader:
             out.append(row)
             if len(out) >= limit:
                 break
-    except csv.Error:
-        pass
-    return out
+    except csv.Error as exc:
+        return out, _csv_problem(exc, reader.line_num)
+    return out, None
+
+
+def _csv_problem(exc: csv.Error, line: int) -> str:
+    """A sentence for what the csv module refused on ``line``."""
+    if "field limit" in str(exc):
+        return (
+            f"Line {line} has a cell longer than {csv.field_size_limit():,} characters: no spreadsheet cell is"
+            ' that long. A quote (") that opens a cell and is never closed makes the rest of the file one cell;'
+            " check the quotes on that line."
+        )
+    return f"Line {line} could not be read as delimited text ({exc})."
 
 
 def sniff_delimiter(text: str) -> str:
@@ -283,8 +246,34 @@ def _parse_pandas(text: str, delimiter: str, width: int, skip: int) -> pd.DataFr
         return None  # ragged rows or odd quoting: the careful reader says which line
 
 
+def _explicit_delimiter(first: str) -> str | None:
+    """The delimiter named by an Excel ``sep=`` first line, if there is one. Raises ``FileProblem`` for one that
+    cannot be a delimiter."""
+    explicit = re.fullmatch(r"(?i)sep=(.)", first)
+    if not explicit:
+        return None
+    delimiter = explicit.group(1)
+    if not delimiter.isascii() or delimiter.isalnum() or delimiter in "\"'\r\n":
+        raise FileProblem(
+            f"The first line, {first[:40]!r}, names {delimiter!r} as the delimiter, which cannot be one: a delimiter"
+            " is one ASCII character that is not a letter, a digit or a quote, such as , ; | or a tab. Correct or"
+            " delete that line."
+        )
+    return delimiter
+
+
+def _check_width(width: int, header_line: int) -> None:
+    limit = setting("INVENTORY_IMPORT_MAX_COLUMNS")
+    if width > limit:
+        raise FileProblem(
+            f"The header row (line {header_line}) has {width:,} columns; an import reads at most {limit:,}. Is this"
+            " the right file?"
+        )
+
+
 def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
-    text, encoding = decode(data)
+    decoded = decode(data)
+    text, encoding = decoded.text, decoded.encoding
     # (a visible character settles it at once; only a file of blanks and BOMs pays for copying the text)
     if re.search(r"[^\s\ufeff]", text) is None and not text.strip().strip("\ufeff"):
         raise FileProblem("The file is empty.")
@@ -292,21 +281,26 @@ def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
         raise FileProblem("The file is not a spreadsheet or text file that can be read (it contains binary data).")
     skipped_lines = 0
     first = text[: text.find("\n")] if "\n" in text else text  # the first line, without copying the rest
-    first = first.strip().strip('"')
-    explicit = re.fullmatch(r"(?i)sep=(.)", first)
+    explicit = _explicit_delimiter(first.strip().strip('"'))
     if explicit:
-        delimiter = explicit.group(1)
+        delimiter = explicit
         text = text.split("\n", 1)[1] if "\n" in text else ""
         skipped_lines = 1
     else:
         delimiter = sniff_delimiter(text)
-    head = _head_records(text, delimiter)
+    head, head_problem = _head(text, delimiter)
     header_index = _find_header(head, is_sku)
     if header_index is None:
-        raise FileProblem("The file is empty.")
-    headers = _trim_headers(head[header_index])
-    first_data_line = skipped_lines + header_index + 2
+        raise FileProblem(head_problem or "The file is empty.")
     skip = _physical_lines(head, text, delimiter, header_index + 1)
+    if len(text) > HEAD_WINDOW and text.count("\n", 0, HEAD_WINDOW) < skip:
+        raise FileProblem(
+            f"Line {skipped_lines + skip} is longer than {HEAD_WINDOW:,} characters, so it cannot be a header row"
+            " (the row that names the columns: sku, name, quantity, ...). Is this the right file?"
+        )
+    headers = _trim_headers(head[header_index])
+    _check_width(len(headers), skipped_lines + header_index + 1)
+    first_data_line = skipped_lines + header_index + 2
     width = len(headers)
     sheet: Sheet | None = None
     if width:
@@ -326,12 +320,16 @@ def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
             sheet = Sheet(headers, frame, skipped_lines + header_index + 1, "csv")
     if sheet is None:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        rows = list(reader)
+        try:
+            rows = list(reader)
+        except csv.Error as exc:
+            raise FileProblem(_csv_problem(exc, skipped_lines + reader.line_num)) from None
         sheet = _grid_to_sheet(rows[header_index + 1 :], header_index, headers, "csv", first_line=first_data_line)
         sheet.header_line = skipped_lines + header_index + 1
     sheet.encoding, sheet.delimiter = encoding, delimiter
-    if encoding == "Windows-1252":
-        sheet.warnings.append("The file is not UTF-8; it was read as Windows-1252 (Western European).")
+    warning = decoded.warning()
+    if warning:
+        sheet.warnings.append(warning)
     return sheet
 
 
@@ -342,6 +340,9 @@ def read_sheet(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
     """
     if re.search(rb"[^\s\x00\xef\xbb\xbf\xff\xfe]", data) is None:
         raise FileProblem("The file is empty.")
-    if data.startswith(ZIP_MAGIC) or data.startswith(OLE_MAGIC):
-        return _read_workbook(data, is_sku)
-    return _read_text(data, is_sku)
+    try:
+        if data.startswith(ZIP_MAGIC) or data.startswith(OLE_MAGIC):
+            return _read_workbook(data, is_sku)
+        return _read_text(data, is_sku)
+    except Refused as exc:  # a bad setting
+        raise FileProblem(str(exc)) from None
