@@ -340,7 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     _as(p)
     p.set_defaults(func=cmd_record)
 
-    p = sub.add_parser("import", help="import a CSV or XLSX file: catalog upserts by SKU and stock counts")
+    p = sub.add_parser(
+        "import", help="import a CSV, TSV, XLSX, XLS or ODS file (first sheet): catalog upserts by SKU and stock counts"
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--store", metavar="CODE", help="store of the counts when the file has no store column")
     p.add_argument("--dry-run", action="store_true", help="report what would happen and write nothing")

@@ -1,4 +1,4 @@
-"""Import / export: upload a CSV or XLSX, preview every row's fate, commit; download exports; import history.
+"""Import / export: upload a CSV, XLSX, XLS or ODS, preview every row's fate, commit; download exports; import history.
 
 The preview is a dry run of the very import that the commit button runs (``core.importer.import_file``), so
 what the preview says is what the commit does (the commit checks everything again against the database of that
@@ -153,11 +153,13 @@ def import_tab(actor: Actor) -> None:
         return
     if actor.is_owner:
         st.caption(
-            "Upload the catalog and/or stock counts as CSV or XLSX. A SKU that exists is updated (blank cells"
+            "Upload the catalog and/or stock counts as CSV, XLSX, XLS or ODS (the first sheet). A SKU that exists is updated (blank cells"
             " leave a value as it is), a new SKU is added, and a quantity SETS the count of its store."
         )
     else:
-        st.caption("Upload a count sheet (CSV or XLSX) for your store: each quantity sets the count of its SKU.")
+        st.caption(
+            "Upload a count sheet (CSV, XLSX, XLS or ODS) for your store: each quantity sets the count of its SKU."
+        )
     round_ = st.session_state.get(UPLOADER_KEY, 0)
     upload = st.file_uploader("Spreadsheet", type=UPLOAD_TYPES, key=f"import_file_{round_}")
     if upload is None:
