@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 
@@ -67,7 +68,9 @@ def _get(app_module: ModuleType, path: str, authorization: str | None = None) ->
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(guarded(scope, receive, send))
+    # in a thread of its own: an earlier test may have left an event loop running in this one
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, guarded(scope, receive, send)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body").decode()
     return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body
