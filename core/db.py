@@ -284,12 +284,7 @@ class DuckDatabase(Database):
         try:
             if self.target != ":memory:":
                 Path(self.target).parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(self.target)
-        except duckdb.Error as exc:
-            translated = _translate(exc)
-            if translated is exc:
-                raise StoreBusy(f"Cannot open the database {self.target}: {exc}") from exc
-            raise translated from exc
+            self._con = self._connect("")
         except OSError as exc:  # the folder cannot be created: a sentence, not a traceback
             if exc.errno == errno.ENOSPC:
                 raise DiskFull(str(Path(self.target).parent)) from exc
@@ -312,14 +307,18 @@ class DuckDatabase(Database):
             self._con.close()
         except duckdb.Error:
             pass
+        self._con = self._connect(" again")
+        self._invalidated = False
+
+    def _connect(self, again: str) -> duckdb.DuckDBPyConnection:
+        """A connection to the file. Raises ``DiskFull`` or ``StoreBusy`` (another process holds it) with a sentence."""
         try:
-            self._con = duckdb.connect(self.target)
+            return duckdb.connect(self.target)
         except duckdb.Error as exc:
             translated = _translate(exc)
             if translated is exc:
-                raise StoreBusy(f"Cannot open the database {self.target} again: {first_line(exc)}") from exc
+                raise StoreBusy(f"Cannot open the database {self.target}{again}: {first_line(exc)}") from exc
             raise translated from exc
-        self._invalidated = False
 
     def _note_failure(self, exc: BaseException) -> None:
         """Remember a fatal driver error (it invalidates the whole connection): the next cursor reopens."""

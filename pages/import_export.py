@@ -36,6 +36,18 @@ def _progress_bar(text: str) -> tuple[Any, Any]:
     return bar, update
 
 
+def _run_import(
+    label: str, actor: Actor, data: bytes, name: str, store: str | None, **mode: bool
+) -> importer.ImportReport | None:
+    """``import_file`` with a progress bar; ``None`` (the error shown) when it raised."""
+    bar, update = _progress_bar(label)
+    report = ui.call(
+        importer.import_file, ui.get_db(), actor, data, file_name=name, store=store, progress=update, **mode
+    )
+    bar.empty()
+    return report
+
+
 def _preview(
     actor: Actor, data: bytes, name: str, store: str | None, allow: bool = False
 ) -> importer.ImportReport | None:
@@ -45,19 +57,7 @@ def _preview(
     cached = st.session_state.get(PREVIEW_KEY)
     if cached and cached["key"] == key:
         return cached["report"]
-    bar, update = _progress_bar(f"Reading {name}")
-    report = ui.call(
-        importer.import_file,
-        ui.get_db(),
-        actor,
-        data,
-        file_name=name,
-        store=store,
-        dry_run=True,
-        allow_new_like_existing=allow,
-        progress=update,
-    )
-    bar.empty()
+    report = _run_import(f"Reading {name}", actor, data, name, store, dry_run=True, allow_new_like_existing=allow)
     if report is not None:
         st.session_state[PREVIEW_KEY] = {"key": key, "report": report}
     return report
@@ -109,19 +109,7 @@ def _preview_table(report: importer.ImportReport) -> None:
 
 
 def _commit(actor: Actor, data: bytes, name: str, store: str | None, skip: bool, allow: bool) -> None:
-    bar, update = _progress_bar("Importing")
-    report = ui.call(
-        importer.import_file,
-        ui.get_db(),
-        actor,
-        data,
-        file_name=name,
-        store=store,
-        skip_invalid=skip,
-        allow_new_like_existing=allow,
-        progress=update,
-    )
-    bar.empty()
+    report = _run_import("Importing", actor, data, name, store, skip_invalid=skip, allow_new_like_existing=allow)
     if report is None:
         return
     st.session_state[RESULT_KEY] = report

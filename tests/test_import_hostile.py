@@ -12,14 +12,12 @@ import pytest
 
 from core.catalog import get_product
 from core.db import Database
-from core.importer import history, import_file
-from core.permissions import SYSTEM, Actor
+from core.importer import history
+from core.permissions import SYSTEM
 from core.spreadsheet_report import MAX_REPORTED_ENV, MAX_REPORTED_PROBLEMS
 from core.stock import get_stock
 from tests.test_import_reading import seed
-from tests.test_import_writing import snapshot, staff_actor
-
-DUPLICATES = 20_000
+from tests.test_import_writing import imp, snapshot, staff_actor
 
 
 @pytest.fixture
@@ -28,8 +26,7 @@ def shop(db: Database) -> Database:
     return db
 
 
-def imp(db: Database, data: bytes, actor: Actor = SYSTEM, **kwargs):
-    return import_file(db, actor, data, file_name=kwargs.pop("file_name", "sheet.csv"), **kwargs)
+DUPLICATES = 20_000
 
 
 def denied_rows(db: Database) -> list[dict]:

@@ -13,20 +13,16 @@ from core.catalog import create_product, get_product
 from core.db import Database
 from core.errors import NotFound
 from core.importer import import_file
-from core.permissions import SYSTEM, Actor
+from core.permissions import SYSTEM
 from core.stock import get_stock
 from tests.test_import_reading import seed
-from tests.test_import_writing import staff_actor
+from tests.test_import_writing import imp, staff_actor
 
 
 @pytest.fixture
 def shop(db: Database) -> Database:
     seed(db)
     return db
-
-
-def imp(db: Database, data: bytes, actor: Actor = SYSTEM, **kwargs):
-    return import_file(db, actor, data, file_name=kwargs.pop("file_name", "sheet.csv"), **kwargs)
 
 
 def xlsx(rows: list[list[object]]) -> bytes:
