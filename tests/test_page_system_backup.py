@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 
+from pages import ui
 from tests.conftest import run_page
 from tests.test_backup import _read_only_folder
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
@@ -24,7 +25,7 @@ def test_backup_now__a_read_only_folder_is_named(shop, owner, app_db, tmp_path, 
     folder = tmp_path / "ro"
     with _read_only_folder(folder) as reason:
         monkeypatch.setenv("INVENTORY_BACKUP_DIR", str(folder))
-        assert _back_up(owner) == [f"Cannot write into {folder}: {reason}."]
+        assert _back_up(owner) == [ui.md(f"Cannot write into {folder}: {reason}.")]  # shown as text: escaped
 
 
 def test_backup_now__a_full_disk_is_said_in_words(shop, owner, app_db, tmp_path, monkeypatch):
