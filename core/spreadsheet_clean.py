@@ -66,7 +66,6 @@ _ALIAS_RANK = {alias: (name, rank) for name, aliases in ALIASES.items() for rank
 TRUE_WORDS = ("true", "yes", "y", "1", "active", "enabled", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "inactive", "disabled", "f")
 
-_FORMULA_GUARD = re.compile(r"^'([=+\-@\t\r])")
 _EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)
 _PLAIN_DOT, _PLAIN_COMMA = r"[0-9]+([.][0-9]+)?", r"[0-9]+(,[0-9]+)?"
 _UNIT = re.compile(r"(?<=[0-9])\s+[A-Za-z][A-Za-z.]{0,5}$")  # "12 Pcs", "3.000 Nos" as accounting tools write
