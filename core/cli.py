@@ -6,57 +6,18 @@ Exit codes: 0 success; 1 refused or failed (nothing written); 2 usage error or u
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
 import os
 import re
 import sys
 import time
 from collections.abc import Sequence
-from decimal import Decimal
-from typing import Any
 
 from core import observe, open_db
+from core.cli_accounts import cmd_rotate_secret, cmd_user_add, cmd_user_set_password, cmd_user_unlock
+from core.cli_support import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, UsageError, _actor, _json
 from core.db import Database, check_target, resolve_target
 from core.errors import InventoryError, ValidationError
-from core.permissions import SYSTEM, Actor
 from core.validate import clean_op_id
-
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad arguments or unreadable input: exit code 2."""
-
-
-def _json(value: Any) -> str:
-    def default(v: Any) -> Any:
-        if isinstance(v, Decimal):
-            return float(v)
-        return str(v)
-
-    return json.dumps(value, default=default, ensure_ascii=False, sort_keys=True)
-
-
-def _actor(db: Database, email: str | None) -> Actor:
-    if not email:
-        return SYSTEM
-    from core.users import actor_for
-
-    return actor_for(db, email)
-
-
-def _password(prompt: str) -> str:
-    password = os.environ.get("INVENTORY_PASSWORD")
-    if password:
-        return password
-    if not sys.stdin.isatty():
-        raise UsageError("Set INVENTORY_PASSWORD or run this in a terminal to be asked for the password.")
-    first = getpass.getpass(prompt)
-    if getpass.getpass("Repeat the password: ") != first:
-        raise UsageError("The two passwords differ.")
-    return first
-
 
 # ---- commands ---------------------------------------------------------------------------------------------
 
@@ -65,49 +26,6 @@ def cmd_init(db: Database, args: argparse.Namespace) -> int:
     from core.schema import current_version
 
     print(f"Database {db.label} is ready (schema version {current_version(db)}).")
-    return EXIT_OK
-
-
-def cmd_user_add(db: Database, args: argparse.Namespace) -> int:
-    from core.users import add_user, create_first_owner, has_users
-
-    password = _password(f"Password for {args.email}: ")
-    if not has_users(db) and args.role == "owner" and not args.as_email:
-        name = args.name or args.email.split("@")[0]
-        user = create_first_owner(db, args.email, name, password, stores=args.store)  # one transaction
-    else:
-        user = add_user(
-            db, _actor(db, args.as_email), args.email, password, args.role, name=args.name, stores=args.store
-        )
-    print(f"Added {user['role']} {user['email']}" + (f" (stores: {', '.join(args.store)})" if args.store else "") + ".")
-    return EXIT_OK
-
-
-def cmd_user_unlock(db: Database, args: argparse.Namespace) -> int:
-    from core.users import unlock
-
-    user = unlock(db, _actor(db, args.as_email), args.email)
-    print(f"Unlocked {user['email']}: every lock and failure count of the account is cleared.")
-    return EXIT_OK
-
-
-def cmd_user_set_password(db: Database, args: argparse.Namespace) -> int:
-    from core.users import reset_password
-
-    password = _password(f"New password for {args.email}: ")
-    user = reset_password(db, _actor(db, args.as_email), args.email, password)
-    print(f"Set a new password for {user['email']}; the account is unlocked and its earlier sessions have ended.")
-    return EXIT_OK
-
-
-def cmd_rotate_secret(db: Database, args: argparse.Namespace) -> int:
-    from core.sessions import rotate_secret
-
-    result = rotate_secret(db, _actor(db, args.as_email))
-    print(
-        f"New login cookie key made; every session ended ({result['users']} accounts must sign in again)."
-        " If .streamlit/secrets.toml sets [auth] cookie_key, that key signs cookies instead: change it there too."
-    )
     return EXIT_OK
 
 
