@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import (
     OWNER_EMAIL,
@@ -83,7 +84,7 @@ def test_first_run_to_cookie_replay(app_server_factory: Any, page: Any, browser:
     wait_idle(page)
     page.get_by_role("heading", name="Account").wait_for()
     assert page.url.endswith("/account")
-    assert page.get_by_role("button", name="Sign out").is_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
     # logout, then replaying the old cookie in a fresh browser does not sign in
     old_cookie = wait_for_login_cookie(page, NEW_STAFF)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from core.db import Database
 from core.permissions import SYSTEM
@@ -38,13 +39,13 @@ def test_dashboard_draws_tiles_and_charts(app_server_factory: Any, page: Any, br
     wait_idle(page)
 
     page.locator(f"{CHART} .js-plotly-plot").first.wait_for()
-    assert page.locator(CHART).count() == 5  # value by category and by store, daily sales, top, slowest
-    assert page.locator(".js-plotly-plot").count() == 5
-    assert page.locator(f"{CHART} .main-svg").first.is_visible()
+    expect(page.locator(CHART)).to_have_count(5)  # value by category and by store, daily sales, top, slowest
+    expect(page.locator(".js-plotly-plot")).to_have_count(5)
+    expect(page.locator(f"{CHART} .main-svg").first).to_be_visible()
     assert tile(page, "Units sold, last 30 days") == "17"
     assert tile(page, "Units on hand") == f"{138 + 40 - 17:,}"
-    assert page.get_by_text("Stock value by category").first.is_visible()
-    assert page.get_by_text("1 low and 0 out of stock").is_visible()
+    expect(page.get_by_text("Stock value by category").first).to_be_visible()
+    expect(page.get_by_text("1 low and 0 out of stock")).to_be_visible()
 
     # staff, in a second browser context at the same time: their store only
     staff_page = browser.new_context().new_page()
