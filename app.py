@@ -6,12 +6,12 @@ Every run, in this order (so reloading any page keeps the user on it):
 1. No user in the database yet -> only the setup page (``pages/setup.py``) exists.
 2. The session is resolved before ``st.navigation``: a live session is re-checked against the database (still
    active, not locked, not logged out since it began); otherwise the login cookie, if any, is read through
-   streamlit-authenticator and accepted only when ``core.sessions.actor_from_cookie`` agrees.
+   streamlit-authenticator and accepted only when ``core.domain.sessions.actor_from_cookie`` agrees.
 3. Signed out -> the sign-in page (answering at every page's address). Signed in -> the pages of ``PAGES`` whose roles include the actor's
    role (a page file that does not exist yet is left out). An owner page never reaches a staff session: it is
    not registered for staff (its URL opens nothing of it), and the page calls ``ui.require_permission`` itself.
-Passwords are checked only by ``core.users.authenticate``, throttled by client address and by account
-(``core.signin_throttle``: 5 wrong passwords lock that client out of the account for 15 minutes, others are not
+Passwords are checked only by ``core.domain.users.authenticate``, throttled by client address and by account
+(``core.domain.signin_throttle``: 5 wrong passwords lock that client out of the account for 15 minutes, others are not
 affected); the authenticator's cookie manager issues (``Secure`` over https), reads and deletes the cookie.
 Logout moves ``tokens_valid_after`` forward, so an earlier cookie never signs in again. An unexpected error in a
 page becomes a short apology with an error id (``ui.show_error``); ``/healthz`` and ``/metrics`` are served beside
@@ -57,7 +57,7 @@ SETUP_PAGE = "pages/setup.py"
 
 def healthz(request: Request) -> Response:
     """JSON health: 200 when the database answers a trivial query, 503 otherwise."""
-    from core.sessions import health
+    from core.domain.sessions import health
     from pages import ui
 
     try:
@@ -75,7 +75,7 @@ def metrics(request: Request) -> Response:
     """Prometheus text: operation counts and latency histograms by action and outcome."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    from core.observe import metrics_text
+    from core.base.observe import metrics_text
 
     return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
@@ -83,13 +83,13 @@ def metrics(request: Request) -> Response:
 class MetricsGuard:
     """ASGI middleware in front of every route, Streamlit's own included (``st.App`` runs user middleware first):
     with env ``INVENTORY_METRICS_TOKEN`` set, ``/metrics`` and ``/_stcore/metrics`` answer only a request that
-    carries ``Authorization: Bearer <token>``; any other gets 401 (``core.sessions.metrics_allowed``)."""
+    carries ``Authorization: Bearer <token>``; any other gets 401 (``core.domain.sessions.metrics_allowed``)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        from core.sessions import is_metrics_path, metrics_allowed
+        from core.domain.sessions import is_metrics_path, metrics_allowed
 
         if scope.get("type") == "http" and is_metrics_path(scope.get("path", "")):
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
@@ -151,8 +151,8 @@ def client_address() -> str | None:
 
 
 def _cookie_is_secure() -> bool:
-    """``Secure`` for the login cookie when the page is served over https (``core.sessions.cookie_secure``)."""
-    from core import sessions
+    """``Secure`` for the login cookie when the page is served over https (``core.domain.sessions.cookie_secure``)."""
+    from core.domain import sessions
 
     try:
         url, headers = st.context.url, st.context.headers
@@ -179,7 +179,7 @@ def _establish(actor: Any, signed_in_at: datetime) -> None:
 
 
 def _forget(message: str | None = None, *, delete_cookie: bool = True) -> None:
-    """End this browser session locally (the database side is ``core.users.end_sessions``)."""
+    """End this browser session locally (the database side is ``core.domain.users.end_sessions``)."""
     from pages import ui
 
     ss = st.session_state
@@ -197,8 +197,8 @@ def _forget(message: str | None = None, *, delete_cookie: bool = True) -> None:
 
 def _resolve_actor(db: Any, authenticator: Any, settings: Any) -> Any | None:
     """The validated actor of this run, or ``None`` (signed out)."""
-    from core import sessions
-    from core.errors import AuthError
+    from core.base.errors import AuthError
+    from core.domain import sessions
 
     ss = st.session_state
     if ss.get("authentication_status") and ss.get("_signed_in_at") and ss.get("username"):
@@ -232,7 +232,7 @@ def _apply_cookie_action(authenticator: Any, settings: Any) -> None:
     Each request gets a component key of its own and is drawn on every run until the browser confirms it
     (the component's value turns true): a component that a rerun replaces before its frame loaded would
     otherwise never reach the browser."""
-    from core import sessions
+    from core.domain import sessions
 
     ss = st.session_state
     action = ss.get("_cookie_action")
@@ -274,8 +274,8 @@ def _apply_cookie_action(authenticator: Any, settings: Any) -> None:
 def _submit_sign_in() -> None:
     """The sign-in form's callback. It runs before the script body, so a rerun that something else requests
     meanwhile (the cookie component answering) cannot drop the submit halfway."""
-    from core import sessions, users
-    from core.errors import AuthError
+    from core.base.errors import AuthError
+    from core.domain import sessions, users
     from pages import ui
 
     ss = st.session_state
@@ -314,7 +314,7 @@ def sign_in() -> None:
 
 def _sign_out(db: Any, authenticator: Any) -> None:
     """Sidebar callback: end every session of this user in the database, then this one."""
-    from core import users
+    from core.domain import users
 
     email = st.session_state.get("username")
     if email:
@@ -366,7 +366,7 @@ def _pages_for(role: str) -> dict[str, list[Any]]:
 def main() -> None:
     import streamlit_authenticator as stauth
 
-    from core import sessions, users
+    from core.domain import sessions, users
     from pages import ui
 
     st.set_page_config(page_title="Inventory Lite", page_icon=":material/inventory:", layout="wide")

@@ -7,7 +7,7 @@ open ``Database`` and an ``Actor``; every refusal is an ``InventoryError`` whose
 from __future__ import annotations
 
 from core.db import Database, resolve_target
-from core.schema import migrate
+from core.db.schema import migrate
 
 
 def open_db(target: str | None = None) -> Database:

@@ -1,7 +1,7 @@
-"""``python -m core``: the command line (see ``core.cli``)."""
+"""``python -m core``: the command line (see ``core.tools.cli``)."""
 
 import sys
 
-from core.cli import main
+from core.tools.cli import main
 
 sys.exit(main())

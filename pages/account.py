@@ -1,7 +1,7 @@
 """Account: who is signed in, and changing one's own password (everyone).
 
-The current password is checked, counted and audited like a sign-in (``core.signin``): wrong guesses here lock
-this client out of the account as wrong sign-ins do. A password change ends every earlier session of this account (``core.users.change_own_password`` moves
+The current password is checked, counted and audited like a sign-in (``core.domain.signin``): wrong guesses here lock
+this client out of the account as wrong sign-ins do. A password change ends every earlier session of this account (``core.domain.users.change_own_password`` moves
 ``tokens_valid_after``); this browser stays signed in through ``ui.renew_session``, which issues a new cookie.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import users
+from core.domain import users
 from pages import ui
 
 actor = ui.current_actor()

@@ -1,6 +1,6 @@
 """Admin (owner only): user accounts, stores and vendors.
 
-Every action is one core call (``core.users``, ``core.catalog``), which checks the permission again and writes
+Every action is one core call (``core.domain.users``, ``core.domain.catalog``), which checks the permission again and writes
 the audit row; this page only hides itself from other roles (``ui.require_permission``) and renders results.
 After a successful change the page reruns with a notice, so every table shows the new state.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import catalog, users
+from core.domain import catalog, users
 from pages import ui
 
 actor = ui.require_permission("user.manage")

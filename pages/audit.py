@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.audit_log import audit_log, audit_options
+from core.reads.audit_log import audit_log, audit_options
 from pages import ui
 
 ANY = "Any"

@@ -1,6 +1,6 @@
 """Dashboard: KPI tiles, sales for a period against the previous one, plotly charts and the low-stock list.
 
-Everything is computed by ``core.dashboard.dashboard`` in one call; this page only draws it. The owner filters
+Everything is computed by ``core.reads.dashboard.dashboard`` in one call; this page only draws it. The owner filters
 by store ("All stores" or one); staff see their own stores. Revenue is units sold x the current catalog price
 (sale movements carry no price), as the caption under the tiles says.
 """
@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.dashboard import DEFAULT_COVER_DAYS, PERIODS, dashboard
+from core.reads.dashboard import DEFAULT_COVER_DAYS, PERIODS, dashboard
 from pages import ui
 
 INVENTORY_PAGE = "pages/inventory.py"

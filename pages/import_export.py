@@ -1,6 +1,6 @@
 """Import / export: upload a CSV, XLSX, XLS or ODS, preview every row's fate, commit; download exports; import history.
 
-The preview is a dry run of the very import that the commit button runs (``core.importer.import_file``), so
+The preview is a dry run of the very import that the commit button runs (``core.sheets.importer.import_file``), so
 what the preview says is what the commit does (the commit checks everything again against the database of that
 moment). The owner imports catalog changes and counts; staff import counts for their own stores (core refuses
 the rest, row by row). Exports: the owner gets the catalog, stock and movements; staff the stock of their stores.
@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import exporter, importer
-from core.errors import InventoryError
-from core.permissions import Actor
+from core.base.errors import InventoryError
+from core.base.permissions import Actor
+from core.sheets import exporter, importer
 from pages import ui
 
 PREVIEW_KEY = "import_preview"

@@ -1,9 +1,9 @@
 """Inventory: one store's products with their stock in an editable grid, a page of rows at a time.
 
-Filters (search by name or SKU, category chips, low/out of stock) and paging run in core (``core.grid``), so the
+Filters (search by name or SKU, category chips, low/out of stock) and paging run in core (``core.domain.grid``), so the
 browser never receives more than a page. The grid shows exactly the page loaded, with the versions it was loaded
 at kept server-side in ``st.session_state[GRID_KEY]``: a save sends only the rows the user edited, with those
-versions, in one ``core.grid.save_grid`` call. Staff edit quantities only (the other columns are locked and
+versions, in one ``core.domain.grid.save_grid`` call. Staff edit quantities only (the other columns are locked and
 marked); a crafted edit of a locked column still reaches core, which refuses it. A conflict opens a dialog: keep
 mine, take theirs, or edit again.
 
@@ -19,9 +19,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import catalog, grid, grid_conflicts
-from core.errors import ConflictError
-from core.permissions import Actor, can
+from core.base.errors import ConflictError
+from core.base.permissions import Actor, can
+from core.domain import catalog, grid, grid_conflicts
 from pages import ui
 
 ONLY_KEY = "inventory_only"

@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import orders
-from core.permissions import Actor
+from core.base.permissions import Actor
+from core.domain import orders
 from pages import ui
 
 FLASH_KEY = "orders_flash"

@@ -1,7 +1,7 @@
 """Reports: the movements ledger filtered by stores, product, kinds and dates, with totals, a chart and export;
 and one product across every store.
 
-Totals and the chart are computed by ``core.reports`` over every matching movement; only the newest rows are sent
+Totals and the chart are computed by ``core.reads.reports`` over every matching movement; only the newest rows are sent
 to the browser. Exports are built when the button is pressed (``st.download_button`` with a callable), holding
 every matching row. Staff see and export their own stores only (core enforces it).
 """
@@ -15,10 +15,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.catalog import list_stores
-from core.permissions import Actor
-from core.reports import export_movements, movement_report, product_across_stores
-from core.schema import MOVEMENT_KINDS
+from core.base.permissions import Actor
+from core.db.schema import MOVEMENT_KINDS
+from core.domain.catalog import list_stores
+from core.reads.reports import export_movements, movement_report, product_across_stores
 from pages import ui
 
 KIND_LABELS = {

@@ -1,6 +1,6 @@
 """First run: create the owner account (email, name, password twice) and optionally load sample data.
 
-Registered by ``app.py`` only while the database has no user. ``core.users.create_first_owner`` refuses when
+Registered by ``app.py`` only while the database has no user. ``core.domain.users.create_first_owner`` refuses when
 any user exists, so a second setup can never create another owner.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import users
+from core.domain import users
 from pages import ui
 
 SAMPLE = {"stores": 3, "products": 200, "days": 90}
@@ -44,8 +44,8 @@ if submitted:
         st.stop()
     notice = f"The owner account {owner['email']} is ready."
     if sample:
-        from core import demo
-        from core.errors import InventoryError
+        from core.base.errors import InventoryError
+        from core.tools import demo
 
         bar = st.progress(0.0, text="Loading sample data...")
 

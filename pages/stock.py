@@ -1,7 +1,7 @@
 """Stock: stock-in (vendor), a sale of several lines at once, removal (with a reason), transfer between stores,
 and the store's recent movements below the forms.
 
-Each form sends one core call (``core.stock``) carrying its own client operation id (``ui.op_id``), rotated only
+Each form sends one core call (``core.domain.stock``) carrying its own client operation id (``ui.op_id``), rotated only
 after a success: a resubmission of the same operation is replayed by core, never applied twice. The same values
 sent again within ``ui.DOUBLE_SUBMIT_SECONDS`` of a success (a double click whose first run already finished) reuse
 that success's id too. A sale is all or nothing: one line short of stock and no line is sold.
@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import catalog, grid, stock
-from core.permissions import Actor
+from core.base.permissions import Actor
+from core.domain import catalog, grid, stock
 from pages import ui
 
 FLASH_KEY = "stock_flash"

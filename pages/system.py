@@ -1,7 +1,7 @@
 """System (owner only): database health, size and row counts, p50/p95 latency per operation, backup now.
 
-The quick health figures come from ``core.system.system_status`` on every render; the full invariant check
-(``core.check``, slow on a big database) runs only when asked. Latency covers the operations this app process
+The quick health figures come from ``core.reads.system.system_status`` on every render; the full invariant check
+(``core.domain.check``, slow on a big database) runs only when asked. Latency covers the operations this app process
 has run since it started. Staff never get here: app.py does not register the page for them, and this page checks
 ``system.manage`` itself (core checks it again).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.system import backup_now, default_backup_dir, health_check, system_status
+from core.reads.system import backup_now, default_backup_dir, health_check, system_status
 from pages import ui
 
 

@@ -29,11 +29,12 @@ import pandas as pd
 import streamlit as st
 
 import core
-from core import audit, observe, sessions
-from core.catalog import list_stores
+from core.base import observe
+from core.base.errors import InventoryError, ValidationError
+from core.base.permissions import REFUSALS, Actor, can
 from core.db import Database
-from core.errors import InventoryError, ValidationError
-from core.permissions import REFUSALS, Actor, can
+from core.domain import audit, sessions
+from core.domain.catalog import list_stores
 
 ACTOR_KEY = "actor"
 SIGNED_IN_AT_KEY = "_signed_in_at"
@@ -77,7 +78,7 @@ def current_actor() -> Actor:
 
 
 def require_permission(action: str) -> Actor:
-    """The guard owner-only pages call first: the signed-in actor when ``core.permissions.can(actor, action)``,
+    """The guard owner-only pages call first: the signed-in actor when ``core.base.permissions.can(actor, action)``,
     otherwise a refusal sentence and ``st.stop()`` (nothing of the page is drawn or sent to the browser)."""
     actor = current_actor()
     if not can(actor, action):
@@ -133,7 +134,7 @@ def chart_text(value: Any) -> str:
 
 
 def error_id_for(exc: BaseException) -> str:
-    """The id of an unexpected error: the one ``core.ops`` attached and logged, or a new one logged here."""
+    """The id of an unexpected error: the one ``core.domain.ops`` attached and logged, or a new one logged here."""
     existing = getattr(exc, "error_id", None)
     if existing:
         return str(existing)
@@ -201,7 +202,7 @@ def new_op_id(form_key: str) -> None:
 
 
 def data_key() -> str:
-    """The key for cached reads: the database and its latest change (``core.audit.latest_change``). A write made by
+    """The key for cached reads: the database and its latest change (``core.domain.audit.latest_change``). A write made by
     any app process on a shared PostgreSQL database moves it, so no process keeps showing what another changed."""
     db = get_db()
     return f"{db.target}#{audit.latest_change(db)}"

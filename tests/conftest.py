@@ -11,10 +11,10 @@ import bcrypt
 import pytest
 
 from core import open_db
-from core.catalog import add_store, create_product
+from core.base.permissions import SYSTEM, Actor
 from core.db import Database
-from core.permissions import SYSTEM, Actor
-from core.users import actor_for, add_user
+from core.domain.catalog import add_store, create_product
+from core.domain.users import actor_for, add_user
 from tests.pg_server import PgServer
 from tests.pg_server import start as pg_start
 
@@ -156,7 +156,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def seed_shop(db: Database, *, users: bool = True) -> Database:
     """Two stores (S1, S2), three products with stock in S1, and (``users``) an owner and a staff member of S1
     only, all through core. The shop every test file and the browser harness start from."""
-    from core.stock import stock_in
+    from core.domain.stock import stock_in
 
     add_store(db, SYSTEM, "S1", "Main Street")
     add_store(db, SYSTEM, "S2", "Market Road")

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import catalog, users
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.permissions import SYSTEM
+from core.domain import catalog, users
 from tests.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL
 from tests.test_app_support import app_test, fast_hashing, sign_in_as  # noqa: F401  (autouse fixture)
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import users
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.permissions import SYSTEM
+from core.domain import users
 from tests.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL
 from tests.test_app_support import app_test, fast_hashing, sign_in_as  # noqa: F401  (autouse fixture)
 
@@ -56,7 +56,7 @@ def test_sign_in__owner_sees_every_page_including_owner_pages(shop: Database, mo
 def test_sign_in__issues_a_login_cookie_for_that_user(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     import jwt
 
-    from core import sessions
+    from core.domain import sessions
 
     at = sign_in(app_test(shop, monkeypatch).run(), STAFF_EMAIL, PASSWORD)
     kind, _key = at.session_state["_cookie_action"]

@@ -13,9 +13,10 @@ import pytest
 import streamlit as st
 from streamlit.web.server.app_discovery import discover_asgi_app
 
-from core import open_db, users
+from core import open_db
+from core.base.errors import AuthError
 from core.db import Database
-from core.errors import AuthError
+from core.domain import users
 from tests.conftest import ROOT, STAFF_EMAIL
 from tests.test_app_support import fast_hashing  # noqa: F401  (autouse fixture)
 

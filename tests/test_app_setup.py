@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.catalog import list_stores
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.permissions import SYSTEM
-from core.users import has_users, list_users
+from core.domain.catalog import list_stores
+from core.domain.users import has_users, list_users
 from tests.conftest import OWNER_EMAIL, PASSWORD
 from tests.test_app_support import app_test, fast_hashing  # noqa: F401  (autouse fixture)
 
@@ -74,7 +74,7 @@ def test_setup__a_bad_email_is_refused(db: Database, monkeypatch: pytest.MonkeyP
 def test_setup__sample_data_option_calls_demo_with_a_progress_bar(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core import demo
+    from core.tools import demo
 
     calls: list[dict[str, Any]] = []
 

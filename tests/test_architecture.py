@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE = sorted((ROOT / "core").glob("*.py"))
+CORE = sorted((ROOT / "core").rglob("*.py"))
 UI = sorted((ROOT / "pages").glob("*.py")) + ([ROOT / "app.py"] if (ROOT / "app.py").exists() else [])
 DRIVERS = {"duckdb", "psycopg", "psycopg2", "psycopg_pool", "sqlite3"}
-ADAPTER = ROOT / "core" / "db.py"
-POSTGRES_ADAPTER = ROOT / "core" / "db_postgres.py"
+ADAPTER = ROOT / "core" / "db" / "__init__.py"
+POSTGRES_ADAPTER = ROOT / "core" / "db" / "postgres.py"
 SQL = re.compile(
     r"\bSELECT\s|\bINSERT\s+INTO\b|\bDELETE\s+FROM\b|\bUPDATE\s+\w+\s+SET\b|\bCREATE\s+TABLE\b|\bALTER\s+TABLE\b"
 )

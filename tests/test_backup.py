@@ -9,12 +9,12 @@ from contextlib import contextmanager
 import pytest
 
 from core import open_db
-from core.backup import backup
-from core.catalog import add_store
-from core.check import check
-from core.errors import ValidationError
-from core.permissions import SYSTEM
-from core.stock import record_sale, stock_in
+from core.base.errors import ValidationError
+from core.base.permissions import SYSTEM
+from core.domain.backup import backup
+from core.domain.catalog import add_store
+from core.domain.check import check
+from core.domain.stock import record_sale, stock_in
 
 TABLES = ("stores", "vendors", "products", "stock", "movements", "orders", "order_lines", "users", "settings")
 
@@ -70,7 +70,7 @@ def _signs_in(db, token) -> bool:
     """Whether ``db``'s cookie key accepts a login cookie (the signature only)."""
     import jwt
 
-    from core.sessions import session_settings
+    from core.domain.sessions import session_settings
 
     try:
         jwt.decode(token, session_settings(db, {}, env={}).cookie_key, algorithms=["HS256"])
@@ -81,8 +81,8 @@ def _signs_in(db, token) -> bool:
 
 def test_backup__leaves_the_cookie_key_out_and_the_copy_makes_its_own(shop, tmp_path):
     """Whoever holds a backup must not be able to forge a sign-in cookie for the live app (issue 12)."""
-    from core.schema import get_setting
-    from core.sessions import issue_token, session_settings
+    from core.db.schema import get_setting
+    from core.domain.sessions import issue_token, session_settings
 
     secret = get_setting(shop, "cookie_secret")
     assert secret and len(secret) >= 32

@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from core.catalog import (
+from core.base.errors import ConflictError, NotFound, ValidationError
+from core.base.permissions import SYSTEM
+from core.domain.catalog import (
     add_store,
     add_vendor,
     categories,
@@ -19,8 +21,6 @@ from core.catalog import (
     update_store,
     update_vendor,
 )
-from core.errors import ConflictError, NotFound, ValidationError
-from core.permissions import SYSTEM
 
 
 def _audit(db, action, outcome="ok"):

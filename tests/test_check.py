@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from core.catalog import add_store, create_product, deactivate_product, update_store
-from core.check import MAX_LISTED, check
-from core.errors import NotFound, PermissionDenied
-from core.kpis import KPI_KEYS, compute_kpis
-from core.orders import create_order
-from core.permissions import SYSTEM, Actor
-from core.stock import record_sale, set_count, stock_in, transfer
+from core.base.errors import NotFound, PermissionDenied
+from core.base.permissions import SYSTEM, Actor
+from core.domain.catalog import add_store, create_product, deactivate_product, update_store
+from core.domain.check import MAX_LISTED, check
+from core.domain.orders import create_order
+from core.domain.stock import record_sale, set_count, stock_in, transfer
+from core.reads.kpis import KPI_KEYS, compute_kpis
 
 # ---- check ----------------------------------------------------------------------------------------------------
 

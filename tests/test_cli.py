@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from core import observe, open_db
-from core.catalog import create_product
-from core.cli import build_parser, main
-from core.permissions import SYSTEM
+from core import open_db
+from core.base import observe
+from core.base.permissions import SYSTEM
+from core.domain.catalog import create_product
+from core.tools.cli import build_parser, main
 from tests.conftest import table_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,9 +140,9 @@ def test_user_add__first_owner_with_an_unknown_store_creates_nothing(db_target, 
 
 def _lock_out(db_target, email, client="203.0.113.9"):
     """Lock ``email`` out from ``client`` and slow every new client down (as a guessing run would)."""
-    from core import signin_throttle
-    from core.errors import AuthError
-    from core.users import authenticate
+    from core.base.errors import AuthError
+    from core.domain import signin_throttle
+    from core.domain.users import authenticate
 
     db = open_db(db_target)
     try:
@@ -155,8 +156,8 @@ def _lock_out(db_target, email, client="203.0.113.9"):
 
 
 def _can_sign_in(db_target, email, password, client="203.0.113.9"):
-    from core.errors import AuthError
-    from core.users import authenticate
+    from core.base.errors import AuthError
+    from core.domain.users import authenticate
 
     db = open_db(db_target)
     try:
@@ -234,9 +235,9 @@ def test_user_set_password__refusals(owner_cli, monkeypatch):
 def test_rotate_secret__new_key_every_session_ends_audited(owner_cli, db_target):
     from datetime import UTC, datetime
 
-    from core.errors import AuthError
-    from core.schema import get_setting
-    from core.sessions import session_actor
+    from core.base.errors import AuthError
+    from core.db.schema import get_setting
+    from core.domain.sessions import session_actor
 
     db = open_db(db_target)
     try:

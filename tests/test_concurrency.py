@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from core.catalog import add_store, create_product, get_product, update_product
-from core.check import check
+from core.base.errors import ConflictError, InsufficientStock
+from core.base.permissions import SYSTEM, Actor
 from core.db import Database
-from core.errors import ConflictError, InsufficientStock
-from core.orders import cancel_order, create_order
-from core.permissions import SYSTEM, Actor
-from core.stock import get_stock, record_sale, set_count, stock_in
+from core.domain.catalog import add_store, create_product, get_product, update_product
+from core.domain.check import check
+from core.domain.orders import cancel_order, create_order
+from core.domain.stock import get_stock, record_sale, set_count, stock_in
 
 SKU, STORE = "HOT-1", "S1"
 
@@ -133,7 +133,7 @@ def test_two_threads__shipping_and_cancelling_one_order_apply_exactly_one(db):
             except Exception as exc:  # the loser is refused; collected for the assertion
                 outcomes.append(type(exc).__name__)
 
-        from core.orders import ship_order
+        from core.domain.orders import ship_order
 
         pool = [threading.Thread(target=act, args=(f,)) for f in (ship_order, cancel_order)]
         for t in pool:
@@ -181,8 +181,8 @@ def test_counts_and_sales_at_once__the_ledger_still_adds_up(db):
 def test_a_duplicate_key_that_persists__is_retried_three_times_not_thirty(shop):
     """A unique index refusing a row is usually two people adding the same thing at once (the retry then sees it);
     one that survives fresh attempts is no race, so the runner gives up after three and says so."""
-    from core.errors import DuplicateKey
-    from core.ops import DUPLICATE_ATTEMPTS, transact
+    from core.base.errors import DuplicateKey
+    from core.domain.ops import DUPLICATE_ATTEMPTS, transact
 
     attempts = []
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from core import open_db
-from core.catalog import add_store, create_product
-from core.check import check
-from core.permissions import SYSTEM
-from core.stock import record_sale, stock_in
+from core.base.permissions import SYSTEM
+from core.domain.catalog import add_store, create_product
+from core.domain.check import check
+from core.domain.stock import record_sale, stock_in
 from tests.conftest import table_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,10 +32,10 @@ LARGE_TRANSACTION = """
 import sys, time
 from pathlib import Path
 from core import open_db
-from core.catalog import product_by_sku, store_by_code
-from core.ops import run
-from core.permissions import SYSTEM
-from core.stock import move
+from core.domain.catalog import product_by_sku, store_by_code
+from core.domain.ops import run
+from core.base.permissions import SYSTEM
+from core.domain.stock import move
 
 db = open_db(sys.argv[1])
 marker = Path(sys.argv[2])
@@ -58,8 +58,8 @@ run(db, SYSTEM, "crash.test", body, entity="test")
 OPERATION_STREAM = """
 import sys
 from core import open_db
-from core.permissions import Actor
-from core.stock import record_sale, stock_in
+from core.base.permissions import Actor
+from core.domain.stock import record_sale, stock_in
 
 db = open_db(sys.argv[1])
 actor = Actor(email="stream@x.test", role="owner")

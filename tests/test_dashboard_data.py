@@ -1,4 +1,4 @@
-"""core.dashboard: every figure checked against a plain-Python computation over a small hand-built history."""
+"""core.reads.dashboard: every figure checked against a plain-Python computation over a small hand-built history."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from core.catalog import add_store, create_product, deactivate_product, list_stores, update_product
-from core.dashboard import dashboard, period_bounds
+from core.base.errors import PermissionDenied, ValidationError
+from core.base.permissions import SYSTEM, Actor
 from core.db import Database
-from core.errors import PermissionDenied, ValidationError
-from core.permissions import SYSTEM, Actor
-from core.stock import record_sale, stock_in
+from core.domain.catalog import add_store, create_product, deactivate_product, list_stores, update_product
+from core.domain.stock import record_sale, stock_in
+from core.reads.dashboard import dashboard, period_bounds
 from tests.conftest import seed_shop
 
 TODAY = date.today()

@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 
 from core import open_db
-from core.catalog import add_store, update_product
-from core.check import check
+from core.base.errors import ConflictError, StoreBusy, ValidationError, WriteConflict
+from core.base.permissions import SYSTEM
 from core.db import Database, local_timezone, safe_label
-from core.errors import ConflictError, StoreBusy, ValidationError, WriteConflict
-from core.permissions import SYSTEM
-from core.schema import MIGRATIONS, current_version
-from core.stock import record_sale
+from core.db.schema import MIGRATIONS, current_version
+from core.domain.catalog import add_store, update_product
+from core.domain.check import check
+from core.domain.stock import record_sale
 from tests.conftest import ROOT, SAMPLES, TEMPLATE, seed_shop
 from tests.pg_server import PgServer, with_password
 
@@ -215,7 +215,7 @@ def test_cli__runs_on_a_postgresql_url(pg_url):
 
 
 def test_demo_and_large_imports__refresh_the_planners_statistics(pg_url):
-    from core.demo import generate
+    from core.tools.demo import generate
 
     db = open_db(pg_url)
     try:

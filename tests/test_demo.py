@@ -1,4 +1,4 @@
-"""``core.demo.generate``: reproducible sample data that passes ``check``, with a weekly rhythm and real names."""
+"""``core.tools.demo.generate``: reproducible sample data that passes ``check``, with a weekly rhythm and real names."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from core import open_db
-from core.catalog import add_store
-from core.check import check
-from core.cli import main
+from core.base.errors import PermissionDenied, ValidationError
+from core.base.permissions import SYSTEM, Actor
 from core.db import Database
-from core.demo import MAX_PRODUCTS, MAX_STORES, generate
-from core.errors import PermissionDenied, ValidationError
-from core.permissions import SYSTEM, Actor
-from core.stock import record_sale
-from core.users import actor_for, create_first_owner
+from core.domain.catalog import add_store
+from core.domain.check import check
+from core.domain.stock import record_sale
+from core.domain.users import actor_for, create_first_owner
+from core.tools.cli import main
+from core.tools.demo import MAX_PRODUCTS, MAX_STORES, generate
 
 NOW = datetime(2025, 3, 14, 21, 30, tzinfo=UTC)  # a Friday evening: every day of the history is complete
 
@@ -262,12 +262,12 @@ def test_generate__bad_arguments_are_refused_and_nothing_written(db: Database, a
 
 
 def test_generate__a_failure_midway_leaves_nothing(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.demo
+    import core.tools.demo
 
     def broken(self: object, tx: object, email: str) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(core.demo._Plan, "_movements", broken)
+    monkeypatch.setattr(core.tools.demo._Plan, "_movements", broken)
     with pytest.raises(RuntimeError):
         generate(db, stores=2, products=10, days=3)
 

@@ -20,14 +20,14 @@ import duckdb
 import pytest
 
 from core import open_db
-from core.backup import backup
-from core.check import check
-from core.cli import main
-from core.errors import DiskFull
-from core.exporter import export_file
-from core.ops import run
-from core.permissions import SYSTEM
-from core.stock import stock_in
+from core.base.errors import DiskFull
+from core.base.permissions import SYSTEM
+from core.domain.backup import backup
+from core.domain.check import check
+from core.domain.ops import run
+from core.domain.stock import stock_in
+from core.sheets.exporter import export_file
+from core.tools.cli import main
 from tests.conftest import seed_shop
 
 DISK_FULL = "The disk is full"
@@ -99,7 +99,7 @@ def test_backup__a_failing_copy_removes_its_partial_file_and_wal(shop, tmp_path,
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("core.backup.os.replace", no_space)
+    monkeypatch.setattr("core.domain.backup.os.replace", no_space)
     with pytest.raises(DiskFull, match=DISK_FULL):
         backup(shop, SYSTEM, tmp_path / "b")
     assert listing(tmp_path / "b") == []
@@ -123,7 +123,7 @@ def test_cli_backup__full_disk_is_one_sentence_exit_1(tmp_path, capsys):
 
 def test_export__onto_a_full_disk_leaves_no_file(shop, tmp_path):
     for n in range(300):  # an export bigger than what is left
-        from core.catalog import create_product
+        from core.domain.catalog import create_product
 
         create_product(shop, SYSTEM, f"X-{n:04d}", "A product with a fairly long name " * 2, "Cat", "1.00", 1)
     with small_disk(tmp_path / "small") as folder:

@@ -7,13 +7,13 @@ import io
 import pytest
 from python_calamine import CalamineWorkbook
 
-from core.catalog import create_product
+from core.base.errors import PermissionDenied
+from core.base.permissions import SYSTEM, Actor
 from core.db import Database
-from core.errors import PermissionDenied
-from core.exporter import COLUMNS, export_bytes, export_frame, neutralise
-from core.importer import import_file
-from core.permissions import SYSTEM, Actor
-from core.stock import stock_in
+from core.domain.catalog import create_product
+from core.domain.stock import stock_in
+from core.sheets.exporter import COLUMNS, export_bytes, export_frame, neutralise
+from core.sheets.importer import import_file
 from tests.test_import_reading import seed
 
 

@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from core.catalog import add_store, create_product
+from core.base.errors import ValidationError
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.errors import ValidationError
-from core.exporter import csv_cell, export_bytes
-from core.importer import import_file
-from core.permissions import SYSTEM
-from core.stock import stock_in
+from core.domain.catalog import add_store, create_product
+from core.domain.stock import stock_in
+from core.sheets.exporter import csv_cell, export_bytes
+from core.sheets.importer import import_file
 from tests.conftest import table_rows
 
 TABLES = ("products", "vendors", "stock", "movements", "stores")

@@ -1,4 +1,4 @@
-"""core.grid: the inventory listing (search, chips, status, paging, scope) and the one-transaction grid save."""
+"""core.domain.grid: the inventory listing (search, chips, status, paging, scope) and the one-transaction grid save."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from core import grid, grid_conflicts
-from core.catalog import create_product, deactivate_product, get_product, update_product
-from core.check import check
-from core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from core.grid import RowEdit, inventory_page, save_grid
-from core.permissions import SYSTEM
-from core.stock import get_stock, record_sale, set_count, stock_in
+from core.base.errors import ConflictError, NotFound, PermissionDenied, ValidationError
+from core.base.permissions import SYSTEM
+from core.domain import grid, grid_conflicts
+from core.domain.catalog import create_product, deactivate_product, get_product, update_product
+from core.domain.check import check
+from core.domain.grid import RowEdit, inventory_page, save_grid
+from core.domain.stock import get_stock, record_sale, set_count, stock_in
 
 
 def _row(db, actor, sku, store="S1"):

@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
-from core.catalog import add_store, create_product
-from core.errors import InsufficientStock, ValidationError
-from core.orders import cancel_order, create_order, ship_order
-from core.permissions import SYSTEM
-from core.stock import get_stock, record_removal, record_sale, set_count, stock_in, transfer
+from core.base.errors import InsufficientStock, ValidationError
+from core.base.permissions import SYSTEM
+from core.domain.catalog import add_store, create_product
+from core.domain.orders import cancel_order, create_order, ship_order
+from core.domain.stock import get_stock, record_removal, record_sale, set_count, stock_in, transfer
 from tests.conftest import table_rows
 
 
@@ -48,7 +48,7 @@ def _jsonish(value):
     """The first result as it comes back from storage (JSON: Decimals and datetimes become strings)."""
     import json
 
-    from core.audit import to_json
+    from core.domain.audit import to_json
 
     return json.loads(to_json(value))
 

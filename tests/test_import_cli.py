@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core import open_db
-from core.cli import main
+from core.tools.cli import main
 from tests.test_import_reading import DATA, seed
 
 KEYS = {"rows", "created", "updated", "unchanged", "applied", "errors", "warnings"}  # SPEC's keys
@@ -112,8 +112,8 @@ def test_export_errors__unknown_store_1_unwritable_path_2(target: str, capsys: p
 def test_import_dry_run_for_a_foreign_store__refused_and_audited(
     target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from core.permissions import SYSTEM
-    from core.users import add_user
+    from core.base.permissions import SYSTEM
+    from core.domain.users import add_user
 
     db = open_db(target)
     add_user(db, SYSTEM, "staff@shop.test", "correct horse 42", "staff", name="Sam", stores=["S1"])
@@ -138,8 +138,8 @@ def test_import_dry_run_for_a_foreign_store__refused_and_audited(
 def test_import_lookalike_skus__refused_then_confirmed_by_the_flag(
     target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from core.catalog import create_product
-    from core.permissions import SYSTEM
+    from core.base.permissions import SYSTEM
+    from core.domain.catalog import create_product
 
     db = open_db(target)
     create_product(db, SYSTEM, "00123", "Padded", "Misc", "1.00", 5)

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from core import open_db
-from core.catalog import add_store
-from core.check import check
-from core.importer import import_file
-from core.permissions import SYSTEM
+from core.base.permissions import SYSTEM
+from core.domain.catalog import add_store
+from core.domain.check import check
+from core.sheets.importer import import_file
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 40_000
@@ -29,8 +29,8 @@ CHILD = """
 import sys, time
 from pathlib import Path
 from core import open_db
-from core.importer import import_file
-from core.permissions import SYSTEM
+from core.sheets.importer import import_file
+from core.base.permissions import SYSTEM
 
 db = open_db(sys.argv[1])
 marker, stage = Path(sys.argv[3]), sys.argv[4]

@@ -10,12 +10,12 @@ import json
 import pandas as pd
 import pytest
 
-from core.catalog import get_product
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.importer import history
-from core.permissions import SYSTEM
-from core.spreadsheet_report import MAX_REPORTED_ENV, MAX_REPORTED_PROBLEMS
-from core.stock import get_stock
+from core.domain.catalog import get_product
+from core.domain.stock import get_stock
+from core.sheets.importer import history
+from core.sheets.report import MAX_REPORTED_ENV, MAX_REPORTED_PROBLEMS
 from tests.test_import_reading import seed
 from tests.test_import_writing import imp, snapshot, staff_actor
 

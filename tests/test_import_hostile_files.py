@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from core import open_db, spreadsheet_worker
-from core.catalog import get_product
+from core import open_db
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.importer import import_file
-from core.permissions import SYSTEM
-from core.spreadsheet_clean import is_sku_header
-from core.spreadsheet_read import FileProblem, read_sheet
+from core.domain.catalog import get_product
+from core.sheets import worker as spreadsheet_worker
+from core.sheets.clean import is_sku_header
+from core.sheets.importer import import_file
+from core.sheets.read import FileProblem, read_sheet
 from tests import hostile_files as make
 from tests.test_import_reading import qty, seed
 
@@ -219,7 +220,7 @@ def test_header_with_too_many_columns__sentence(monkeypatch: pytest.MonkeyPatch)
 def test_cli_odd_text_files__exit_2_with_the_sentence(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, sentence: str
 ) -> None:
-    from core.cli import main
+    from core.tools.cli import main
 
     target = str(tmp_path / "cli.duckdb")
     db = open_db(target)

@@ -9,12 +9,12 @@ import io
 import pytest
 import xlsxwriter
 
-from core.catalog import create_product, get_product
+from core.base.errors import NotFound
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.errors import NotFound
-from core.importer import import_file
-from core.permissions import SYSTEM
-from core.stock import get_stock
+from core.domain.catalog import create_product, get_product
+from core.domain.stock import get_stock
+from core.sheets.importer import import_file
 from tests.test_import_reading import seed
 from tests.test_import_writing import imp, staff_actor
 

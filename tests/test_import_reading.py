@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from core.catalog import add_store, create_product, get_product
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.importer import import_file
-from core.permissions import SYSTEM
-from core.stock import get_stock
+from core.domain.catalog import add_store, create_product, get_product
+from core.domain.stock import get_stock
+from core.sheets.importer import import_file
 from tests.conftest import SAMPLES
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -26,7 +26,7 @@ def shop(db: Database) -> Database:
 
 
 def seed(db: Database) -> None:
-    from core.stock import stock_in
+    from core.domain.stock import stock_in
 
     add_store(db, SYSTEM, "S1", "Main Street")
     add_store(db, SYSTEM, "S2", "Market Road")

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from core.catalog import get_product
+from core.base.errors import NotFound
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.errors import NotFound
-from core.importer import import_file
-from core.permissions import SYSTEM
-from core.stock import get_stock
+from core.domain.catalog import get_product
+from core.domain.stock import get_stock
+from core.sheets.importer import import_file
 from tests.test_import_reading import seed
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -197,7 +197,7 @@ def test_unknown_store_option__file_level(shop: Database) -> None:
 
 
 def test_only_store_is_the_default(db: Database) -> None:
-    from core.catalog import add_store
+    from core.domain.catalog import add_store
 
     add_store(db, SYSTEM, "ONLY", "The only one")
     report = imp(db, b"sku,name,category,unit_price,quantity\nA-1,Apple,Fruit,0.30,9\n")

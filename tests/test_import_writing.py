@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from core.catalog import get_product
-from core.check import check
+from core.base.permissions import SYSTEM, Actor
 from core.db import Database
-from core.importer import history, import_file
-from core.permissions import SYSTEM, Actor
-from core.stock import get_stock
+from core.domain.catalog import get_product
+from core.domain.check import check
+from core.domain.stock import get_stock
+from core.sheets.importer import history, import_file
 from tests.test_import_reading import seed
 
 
@@ -248,7 +248,7 @@ def test_staff_history_shows_only_their_imports(shop: Database) -> None:
 
 
 def test_real_staff_account__actor_from_the_users_table(shop: Database) -> None:
-    from core.users import actor_for, add_user
+    from core.domain.users import actor_for, add_user
 
     add_user(shop, SYSTEM, "real@shop.test", "correct horse 42", "staff", name="Real", stores=["S2"])
     staff = actor_for(shop, "real@shop.test")

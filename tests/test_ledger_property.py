@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from core import open_db
-from core.catalog import add_store, create_product, update_product
-from core.check import check
-from core.errors import ConflictError, InsufficientStock, InvalidTransition, PermissionDenied, ValidationError
-from core.orders import cancel_order, create_order, ship_order
-from core.permissions import Actor
-from core.stock import record_removal, record_sale, set_count, stock_in, transfer
+from core.base.errors import ConflictError, InsufficientStock, InvalidTransition, PermissionDenied, ValidationError
+from core.base.permissions import Actor
+from core.domain.catalog import add_store, create_product, update_product
+from core.domain.check import check
+from core.domain.orders import cancel_order, create_order, ship_order
+from core.domain.stock import record_removal, record_sale, set_count, stock_in, transfer
 
 STORES = ("S1", "S2")
 SKUS = ("P1", "P2", "P3")

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from core.catalog import add_store, create_product
+from core.base.permissions import SYSTEM
+from core.base.validate import PRICE_MAX, QTY_MAX
 from core.db import Database
-from core.exporter import export_bytes
-from core.importer import import_file
-from core.permissions import SYSTEM
-from core.stock import stock_in
-from core.validate import PRICE_MAX, QTY_MAX
+from core.domain.catalog import add_store, create_product
+from core.domain.stock import stock_in
+from core.sheets.exporter import export_bytes
+from core.sheets.importer import import_file
 from tests.conftest import table_rows
 
 pytestmark = pytest.mark.slow

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import core.schema
+import core.db.schema
 from core import open_db
 from core.db import Database
-from core.schema import MIGRATIONS, current_version, get_setting, migrate
+from core.db.schema import MIGRATIONS, current_version, get_setting, migrate
 
 
 def _tables(db):
@@ -62,7 +62,7 @@ def test_older_database__gets_the_new_migrations_on_open(db_path, monkeypatch):
         "test: product notes",
         ["ALTER TABLE products ADD COLUMN note VARCHAR", "INSERT INTO settings (key, value) VALUES ('marker', 'x')"],
     )
-    monkeypatch.setattr(core.schema, "MIGRATIONS", [*MIGRATIONS, extra])
+    monkeypatch.setattr(core.db.schema, "MIGRATIONS", [*MIGRATIONS, extra])
     db = open_db(str(db_path))
     try:
         assert _recorded(db)[-1] == (extra[0], extra[1])
@@ -83,10 +83,10 @@ def test_failing_migration__leaves_nothing_half_applied(db_path, monkeypatch):
         "test: broken",
         ["CREATE TABLE half (x INTEGER)", "THIS IS NOT SQL"],
     )
-    monkeypatch.setattr(core.schema, "MIGRATIONS", [*MIGRATIONS, broken])
+    monkeypatch.setattr(core.db.schema, "MIGRATIONS", [*MIGRATIONS, broken])
     with pytest.raises(Exception):  # noqa: B017 - the driver's parser error; what matters is what was kept
         open_db(str(db_path))
-    monkeypatch.setattr(core.schema, "MIGRATIONS", MIGRATIONS)
+    monkeypatch.setattr(core.db.schema, "MIGRATIONS", MIGRATIONS)
     db = open_db(str(db_path))
     try:
         assert "half" not in _tables(db)

@@ -25,13 +25,13 @@ from typing import Any
 import pytest
 
 from core import open_db
-from core.catalog import get_product, update_product
-from core.check import check
+from core.base.errors import ConflictError, InsufficientStock, WriteConflict
+from core.base.permissions import SYSTEM
 from core.db import Database, Tx
-from core.errors import ConflictError, InsufficientStock, WriteConflict
-from core.permissions import SYSTEM
-from core.stock import get_stock, record_sale
-from core.users import actor_for
+from core.domain.catalog import get_product, update_product
+from core.domain.check import check
+from core.domain.stock import get_stock, record_sale
+from core.domain.users import actor_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SKUS = ("RICE-5KG", "MILK-1L", "SOAP-100")
@@ -232,7 +232,7 @@ def product_state(db: Database) -> dict[str, dict[str, int]]:
 
 @pytest.mark.slow
 def test_four_processes_on_one_postgres__no_lost_update_no_oversell_check_clean(pg_server, tmp_path):
-    from core.stock import stock_in
+    from core.domain.stock import stock_in
     from tests.conftest import OWNER_EMAIL, STAFF_EMAIL, TEMPLATE, seed_shop
 
     url = pg_server.new_database(TEMPLATE)

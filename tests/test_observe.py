@@ -9,12 +9,12 @@ import re
 
 import pytest
 
-from core import observe
-from core.catalog import update_product
-from core.errors import ConflictError, InsufficientStock, PermissionDenied
-from core.ops import run
-from core.permissions import SYSTEM
-from core.stock import record_sale, stock_in
+from core.base import observe
+from core.base.errors import ConflictError, InsufficientStock, PermissionDenied
+from core.base.permissions import SYSTEM
+from core.domain.catalog import update_product
+from core.domain.ops import run
+from core.domain.stock import record_sale, stock_in
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def _count(action, outcome):
 
 def test_metrics__count_operations_by_action_and_outcome(shop, staff):
     ok, denied = _count("stock.removal", "ok"), _count("stock.removal", "denied")
-    from core.stock import record_removal
+    from core.domain.stock import record_removal
 
     record_removal(shop, staff, "S1", "MILK-1L", 1, "damaged")
     record_removal(shop, staff, "S1", "MILK-1L", 1, "damaged")

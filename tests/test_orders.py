@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from core.catalog import update_product
-from core.check import check
-from core.errors import InsufficientStock, InvalidTransition, NotFound, PermissionDenied, ValidationError
-from core.orders import cancel_order, create_order, list_orders, order_lines, ship_order
-from core.permissions import SYSTEM
-from core.stock import get_stock
+from core.base.errors import InsufficientStock, InvalidTransition, NotFound, PermissionDenied, ValidationError
+from core.base.permissions import SYSTEM
+from core.domain.catalog import update_product
+from core.domain.check import check
+from core.domain.orders import cancel_order, create_order, list_orders, order_lines, ship_order
+from core.domain.stock import get_stock
 from tests.conftest import table_rows
 
 
@@ -113,7 +113,7 @@ def test_order__unknown_id_is_not_found(shop):
 def test_order__staff_work_in_their_store_but_not_another(shop, staff):
     order_id = create_order(shop, staff, "S1", [("MILK-1L", 1)])["order_id"]
     ship_order(shop, staff, order_id)
-    from core.stock import stock_in
+    from core.domain.stock import stock_in
 
     stock_in(shop, SYSTEM, "S2", "MILK-1L", 3)
     other = create_order(shop, SYSTEM, "S2", [("MILK-1L", 1)])["order_id"]

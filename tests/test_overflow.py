@@ -2,8 +2,8 @@
 
 DuckDB types INTEGER x DECIMAL(12, 2) as DECIMAL(18, 2), which overflowed from about 10**16: the dashboard and
 the one-product report refused with "too large to store; nothing was saved". Every amount is now computed as
-DECIMAL(38, 2) (``core.kpis.amount_sql``), exactly, on both engines; and a numeric overflow met while reading says
-so as a read (``core.errors.reading``), never "nothing was saved".
+DECIMAL(38, 2) (``core.reads.kpis.amount_sql``), exactly, on both engines; and a numeric overflow met while reading says
+so as a read (``core.base.errors.reading``), never "nothing was saved".
 """
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from decimal import Decimal
 import pytest
 
 from core import open_db
-from core.catalog import add_store, create_product
-from core.cli import main
-from core.dashboard import dashboard
+from core.base.errors import TooLarge, reading
+from core.base.permissions import SYSTEM
+from core.base.validate import PRICE_MAX, QTY_MAX
 from core.db import Database
-from core.errors import TooLarge, reading
-from core.exporter import export_bytes
-from core.importer import import_file
-from core.kpis import compute_kpis
-from core.orders import list_orders, order_lines
-from core.permissions import SYSTEM
-from core.reports import export_movements, movement_report, product_across_stores
-from core.stock import record_sale, stock_in
-from core.validate import PRICE_MAX, QTY_MAX
+from core.domain.catalog import add_store, create_product
+from core.domain.orders import list_orders, order_lines
+from core.domain.stock import record_sale, stock_in
+from core.reads.dashboard import dashboard
+from core.reads.kpis import compute_kpis
+from core.reads.reports import export_movements, movement_report, product_across_stores
+from core.sheets.exporter import export_bytes
+from core.sheets.importer import import_file
+from core.tools.cli import main
 from pages.ui import compact
 from tests.conftest import run_page, table_rows
 
@@ -79,7 +79,7 @@ def test_one_product_report__exact_at_the_largest_legal_values(big: Database) ->
 
 
 def test_orders__totals_exact_at_the_largest_legal_values(big: Database) -> None:
-    from core.orders import create_order
+    from core.domain.orders import create_order
 
     create_order(big, SYSTEM, "B1", [{"sku": "GOLD", "quantity": QTY_MAX}])
     (order,) = list_orders(big, SYSTEM)
@@ -122,7 +122,7 @@ def test_a_numeric_overflow_while_reading_is_not_said_as_a_failed_save(db: Datab
 
 
 def test_dashboard_and_report_pages__largest_legal_values(big: Database, app_db: str) -> None:
-    from core.users import actor_for, add_user
+    from core.domain.users import actor_for, add_user
 
     add_user(big, SYSTEM, "boss@shop.test", "correct horse 42", "owner")
     owner = actor_for(big, "boss@shop.test")

@@ -11,8 +11,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.catalog import update_product
-from core.errors import PermissionDenied
+from core.base.errors import PermissionDenied
+from core.domain.catalog import update_product
 from tests.conftest import metrics, run_page
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
@@ -79,7 +79,7 @@ def test_audit_page__denied_entry_shows_the_refusal(tripped, owner, app_db):
 
 
 def test_audit_page__no_match_is_a_friendly_note(db, app_db):
-    from core.permissions import SYSTEM
+    from core.base.permissions import SYSTEM
 
     at = open_page(SYSTEM)
     assert not at.exception

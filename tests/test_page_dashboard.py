@@ -12,10 +12,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.catalog import add_store
-from core.permissions import SYSTEM
-from core.stock import record_sale, stock_in
-from core.users import add_user
+from core.base.permissions import SYSTEM
+from core.domain.catalog import add_store
+from core.domain.stock import record_sale, stock_in
+from core.domain.users import add_user
 from tests.conftest import metrics, run_page
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 

@@ -10,10 +10,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.catalog import get_product
+from core.base.permissions import SYSTEM, Actor
 from core.db import Database
-from core.permissions import SYSTEM, Actor
-from core.stock import get_stock
+from core.domain.catalog import get_product
+from core.domain.stock import get_stock
 from tests.test_import_reading import seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def test_staff_counts_own_store_and_catalog_changes_are_row_errors(shop: Databas
 
 
 def test_history_and_export_buttons_for_the_owner(shop: Database) -> None:
-    from core.importer import import_file
+    from core.sheets.importer import import_file
 
     import_file(shop, SYSTEM, b"sku,quantity\nMILK-1L,5\n", file_name="earlier.csv", store="S1")
     at = open_page(OWNER)
@@ -150,7 +150,7 @@ def test_many_duplicate_lines__a_capped_list_that_says_how_many_more(
 
 
 def test_lookalike_skus__the_owner_confirms_with_a_checkbox(shop: Database) -> None:
-    from core.catalog import create_product
+    from core.domain.catalog import create_product
 
     create_product(shop, SYSTEM, "00123", "Padded", "Misc", "1.00", 5)
     data = b"sku,name,category,unit_price\n123,Other,Misc,2.00\n"
@@ -171,7 +171,7 @@ def test_lookalike_skus__the_owner_confirms_with_a_checkbox(shop: Database) -> N
 
 
 def test_lookalike_confirmation_is_not_offered_to_staff(shop: Database) -> None:
-    from core.catalog import create_product
+    from core.domain.catalog import create_product
 
     create_product(shop, SYSTEM, "00123", "Padded", "Misc", "1.00", 5)
     at = upload(open_page(staff_of(shop, "S1")), "count.csv", b"sku,quantity\n123,4\n")

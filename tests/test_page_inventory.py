@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.catalog import get_product, update_product
-from core.permissions import SYSTEM
-from core.stock import get_stock, record_sale, set_count
+from core.base.permissions import SYSTEM
+from core.domain.catalog import get_product, update_product
+from core.domain.stock import get_stock, record_sale, set_count
 from tests.conftest import ROOT, page_opener
 
 PAGE = "inventory.py"
@@ -387,7 +387,7 @@ def test_deactivate_product__needs_confirmation(open_page, owner, shop):
 
 
 def test_product_details__owner_reactivates_and_changes_the_vendor(open_page, owner, shop):
-    from core.catalog import deactivate_product
+    from core.domain.catalog import deactivate_product
 
     deactivate_product(shop, SYSTEM, "SOAP-100")
     at = open_page(owner)
@@ -413,7 +413,7 @@ def test_inventory_page__a_change_made_by_another_process_shows_on_the_next_run(
     ``Database`` on the same target, which does not clear this process's caches) shows in the next session that
     opens the page (a browser reload), not once the process's read cache expires."""
     from core import open_db
-    from core.audit import latest_change
+    from core.domain.audit import latest_change
 
     at = open_page(owner)
     before = latest_change(shop)
@@ -433,8 +433,8 @@ def test_inventory_page__a_change_made_by_another_process_shows_on_the_next_run(
 def test_latest_change__moves_when_a_lower_audit_id_commits_after_a_higher_one(shop, monkeypatch):
     """Audit ids are handed out when a row is written, not at commit: the cache key must still move when the
     transaction holding the lower id commits last (two app processes saving at the same moment)."""
-    from core.audit import latest_change
-    from core.audit import write as audit_write
+    from core.domain.audit import latest_change
+    from core.domain.audit import write as audit_write
 
     monkeypatch.setenv("INVENTORY_STRICT_POOL", "0")  # two transactions from one thread, on purpose
     with shop.transaction() as first:

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from core import audit
-from core.catalog import add_store, create_product
+from core.base.permissions import SYSTEM, Actor
 from core.db import Database
-from core.ops import transact
-from core.orders import create_order
-from core.permissions import SYSTEM, Actor
-from core.stock import stock_in
-from core.users import actor_for, add_user
+from core.domain import audit
+from core.domain.catalog import add_store, create_product
+from core.domain.ops import transact
+from core.domain.orders import create_order
+from core.domain.stock import stock_in
+from core.domain.users import actor_for, add_user
 from pages.ui import chart_text, md
 from tests.conftest import PASSWORD, run_page
 

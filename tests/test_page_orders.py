@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from core.catalog import update_product
-from core.orders import cancel_order, create_order, order_lines
-from core.permissions import SYSTEM
-from core.stock import get_stock
+from core.base.permissions import SYSTEM
+from core.domain.catalog import update_product
+from core.domain.orders import cancel_order, create_order, order_lines
+from core.domain.stock import get_stock
 from tests.conftest import page_opener
 
 PAGE = "orders.py"
@@ -124,7 +124,7 @@ def test_order_list__status_filter(open_page, owner, shop):
 
 
 def test_orders_page__staff_sees_only_own_store(open_page, staff, owner, shop):
-    from core.stock import stock_in
+    from core.domain.stock import stock_in
 
     stock_in(shop, owner, "S2", "MILK-1L", 5)
     create_order(shop, owner, "S2", [("MILK-1L", 1)])

@@ -12,8 +12,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.permissions import SYSTEM
-from core.stock import record_removal, record_sale, stock_in
+from core.base.permissions import SYSTEM
+from core.domain.stock import record_removal, record_sale, stock_in
 from tests.conftest import metrics, run_page
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
@@ -55,7 +55,7 @@ def test_reports_page__owner_sees_totals_chart_rows_and_exports(moved, owner, ap
 
 
 def test_reports_page__a_refused_export_is_a_sentence(moved, owner, app_db, monkeypatch):
-    from core import reports
+    from core.reads import reports
 
     monkeypatch.setattr(reports, "EXPORT_MAX_ROWS", 3)
     at = open_page(owner)

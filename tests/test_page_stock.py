@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from core.catalog import add_vendor
-from core.permissions import SYSTEM
-from core.stock import get_stock
-from core.users import actor_for, add_user
+from core.base.permissions import SYSTEM
+from core.domain.catalog import add_vendor
+from core.domain.stock import get_stock
+from core.domain.users import actor_for, add_user
 from tests.conftest import page_opener
 
 PAGE = "stock.py"

@@ -11,8 +11,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.permissions import SYSTEM
-from core.stock import record_sale
+from core.base.permissions import SYSTEM
+from core.domain.stock import record_sale
 from tests.conftest import metrics, run_page
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 

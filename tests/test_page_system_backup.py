@@ -34,7 +34,7 @@ def test_backup_now__a_full_disk_is_said_in_words(shop, owner, app_db, tmp_path,
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("core.backup.os.replace", no_space)
+    monkeypatch.setattr("core.domain.backup.os.replace", no_space)
     errors = _back_up(owner)
     assert len(errors) == 1 and errors[0].startswith("The disk is full")
     assert os.listdir(tmp_path / "b") == []

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from core.backup import backup
-from core.catalog import add_store, add_vendor, create_product, deactivate_product, update_product, update_store
-from core.catalog import update_vendor as change_vendor
-from core.errors import PermissionDenied
-from core.orders import cancel_order, create_order, ship_order
-from core.permissions import RULES, SYSTEM, Actor, can, require, store_scope
-from core.stock import get_stock, record_removal, record_sale, set_count, stock_in, transfer
-from core.users import add_user, assign_stores, reset_password, set_active, unlock
+from core.base.errors import PermissionDenied
+from core.base.permissions import RULES, SYSTEM, Actor, can, require, store_scope
+from core.domain.backup import backup
+from core.domain.catalog import add_store, add_vendor, create_product, deactivate_product, update_product, update_store
+from core.domain.catalog import update_vendor as change_vendor
+from core.domain.orders import cancel_order, create_order, ship_order
+from core.domain.stock import get_stock, record_removal, record_sale, set_count, stock_in, transfer
+from core.domain.users import add_user, assign_stores, reset_password, set_active, unlock
 from tests.conftest import table_rows
 
 # What SPEC says staff may do, in their own stores only; everything else is owner-only.
@@ -176,7 +176,7 @@ def test_owner__may_do_what_staff_may_not(shop, owner):
 
 
 def test_staff_with_a_newly_assigned_store__may_work_there(shop, owner):
-    from core.users import actor_for
+    from core.domain.users import actor_for
 
     assign_stores(shop, owner, "staff@shop.test", ["S1", "S2"])
     staff = actor_for(shop, "staff@shop.test")

@@ -1,4 +1,4 @@
-"""core.reports: movement totals checked against a plain-Python ledger, scoping, exports, audit log, system."""
+"""core.reads.reports: movement totals checked against a plain-Python ledger, scoping, exports, audit log, system."""
 
 # ruff: noqa: F401, F811  (pytest fixtures imported from tests/test_dashboard_data.py)
 
@@ -14,16 +14,16 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from core import open_db
-from core.audit_log import audit_changes, audit_log, audit_options
-from core.catalog import update_product
-from core.dashboard import dashboard
+from core.base.errors import NotFound, PermissionDenied, ValidationError
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.errors import NotFound, PermissionDenied, ValidationError
-from core.orders import cancel_order, create_order
-from core.permissions import SYSTEM
-from core.reports import EXPORT_COLUMNS, export_movements, movement_report, product_across_stores
-from core.stock import record_removal, record_sale, set_count, stock_in, transfer
-from core.system import backup_now, default_backup_dir, health_check, system_status
+from core.domain.catalog import update_product
+from core.domain.orders import cancel_order, create_order
+from core.domain.stock import record_removal, record_sale, set_count, stock_in, transfer
+from core.reads.audit_log import audit_changes, audit_log, audit_options
+from core.reads.dashboard import dashboard
+from core.reads.reports import EXPORT_COLUMNS, export_movements, movement_report, product_across_stores
+from core.reads.system import backup_now, default_backup_dir, health_check, system_status
 from tests.conftest import ROOT
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 

@@ -1,4 +1,4 @@
-"""core.sessions: cookie settings without default secrets, the authenticator's credentials, cookie validation
+"""core.domain.sessions: cookie settings without default secrets, the authenticator's credentials, cookie validation
 against tokens_valid_after, and the health probe."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from typing import Any
 import jwt
 import pytest
 
-from core import sessions, users
+from core.base.errors import AuthError, ValidationError
 from core.db import Database
-from core.errors import AuthError, ValidationError
-from core.schema import get_setting
+from core.db.schema import get_setting
+from core.domain import sessions, users
 from tests.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL
 from tests.test_app_support import fast_hashing  # noqa: F401  (autouse fixture)
 
@@ -209,7 +209,7 @@ def test_issue_token__signed_with_another_key_does_not_decode(settings: sessions
 
 
 def test_rotate_secret__new_key_and_every_session_ends(shop: Database, owner: Any) -> None:
-    from core.permissions import SYSTEM
+    from core.base.permissions import SYSTEM
 
     before = sessions.session_settings(shop, {}, {})
     old_cookie = jwt.encode(
@@ -238,7 +238,7 @@ def test_rotate_secret__new_key_and_every_session_ends(shop: Database, owner: An
 
 
 def test_rotate_secret__staff_are_refused_and_audited(shop: Database, staff: Any) -> None:
-    from core.errors import PermissionDenied
+    from core.base.errors import PermissionDenied
 
     key = get_setting(shop, "cookie_secret")
     with pytest.raises(PermissionDenied):
@@ -251,7 +251,7 @@ def test_rotate_secret__staff_are_refused_and_audited(shop: Database, staff: Any
 
 def test_cookie_secret__a_database_without_the_key_gets_a_fresh_random_one(db: Database) -> None:
     """A backup copy leaves the ``cookie_secret`` row out; the database opened from it makes a new key."""
-    from core.schema import migrate
+    from core.db.schema import migrate
 
     old = get_setting(db, "cookie_secret")
     with db.transaction() as tx:

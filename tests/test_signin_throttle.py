@@ -10,11 +10,11 @@ from typing import Any
 import bcrypt
 import pytest
 
-from core import signin_throttle as throttle
+from core.base.errors import AuthError, ValidationError
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.errors import AuthError, ValidationError
-from core.permissions import SYSTEM
-from core.users import (
+from core.domain import signin_throttle as throttle
+from core.domain.users import (
     LOCK_MINUTES,
     MAX_FAILED_LOGINS,
     authenticate,
@@ -258,7 +258,7 @@ def test_the_state_is_shared_by_app_processes_on_one_postgresql_database(shop: D
     script = (
         "import sys\n"
         "from core import open_db\n"
-        "from core.users import authenticate\n"
+        "from core.domain.users import authenticate\n"
         "db = open_db(sys.argv[1])\n"
         f"for _ in range({MAX_FAILED_LOGINS}):\n"
         "    try:\n"

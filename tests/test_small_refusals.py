@@ -10,14 +10,14 @@ from __future__ import annotations
 import pytest
 
 from core import open_db
-from core.catalog import add_store, create_product, product_by_sku, store_by_code
-from core.cli import main
-from core.errors import PermissionDenied, ValidationError
-from core.importer import import_file
-from core.orders import create_order, order_lines
-from core.permissions import SYSTEM, require
-from core.stock import stock_in
-from core.validate import clean_int, clean_sku, clean_store_code
+from core.base.errors import PermissionDenied, ValidationError
+from core.base.permissions import SYSTEM, require
+from core.base.validate import clean_int, clean_sku, clean_store_code
+from core.domain.catalog import add_store, create_product, product_by_sku, store_by_code
+from core.domain.orders import create_order, order_lines
+from core.domain.stock import stock_in
+from core.sheets.importer import import_file
+from core.tools.cli import main
 from tests.conftest import table_rows
 
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u2028", "\u2029", "\x07"]

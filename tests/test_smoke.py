@@ -1,9 +1,9 @@
 """Smoke: the shared fixtures build a consistent shop, and the package opens a database in one call."""
 
 from core import open_db
-from core.check import check
-from core.kpis import compute_kpis
-from core.schema import MIGRATIONS, current_version
+from core.db.schema import MIGRATIONS, current_version
+from core.domain.check import check
+from core.reads.kpis import compute_kpis
 
 
 def test_shop_fixture__is_consistent(shop, owner):
@@ -31,7 +31,7 @@ def test_open_db__an_unknown_url_scheme_is_refused_with_a_sentence(tmp_path, mon
     import pytest
 
     from core import open_db
-    from core.errors import ValidationError
+    from core.base.errors import ValidationError
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValidationError, match="mysql:// databases are not supported"):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.catalog import add_store, deactivate_product, update_store
-from core.check import check
-from core.errors import ConflictError, InsufficientStock, NotFound, ValidationError
-from core.permissions import SYSTEM
-from core.stock import get_stock, recent_movements, record_removal, record_sale, set_count, stock_in, transfer
+from core.base.errors import ConflictError, InsufficientStock, NotFound, ValidationError
+from core.base.permissions import SYSTEM
+from core.domain.catalog import add_store, deactivate_product, update_store
+from core.domain.check import check
+from core.domain.stock import get_stock, recent_movements, record_removal, record_sale, set_count, stock_in, transfer
 from tests.conftest import table_rows
 
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import bcrypt
 import pytest
 
-from core.errors import AuthError, NotFound, PermissionDenied, ValidationError
-from core.permissions import SYSTEM
-from core.users import (
+from core.base.errors import AuthError, NotFound, PermissionDenied, ValidationError
+from core.base.permissions import SYSTEM
+from core.domain.users import (
     LOCK_MINUTES,
     MAX_FAILED_LOGINS,
     actor_for,

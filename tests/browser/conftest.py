@@ -60,7 +60,7 @@ import pytest
 
 from core import open_db
 from core.db import Database
-from core.sessions import COOKIE_PREFIX
+from core.domain.sessions import COOKIE_PREFIX
 from tests.conftest import OWNER_EMAIL, PASSWORD, ROOT, STAFF_EMAIL, seed_shop
 
 CHROMIUM = "/usr/bin/chromium"

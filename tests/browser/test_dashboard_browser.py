@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.permissions import SYSTEM
 from tests.browser.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL, AppServer, seed_shop, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -17,7 +17,7 @@ CHART = '[data-testid="stPlotlyChart"]'
 
 
 def seed_with_sales(db: Database) -> None:
-    from core.stock import record_sale, stock_in
+    from core.domain.stock import record_sale, stock_in
 
     seed_shop(db)
     stock_in(db, SYSTEM, "S2", "MILK-1L", 40)

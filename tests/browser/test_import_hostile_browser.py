@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from core.catalog import create_product
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.permissions import SYSTEM
+from core.domain.catalog import create_product
 from tests.browser.conftest import OWNER_EMAIL, PASSWORD, AppServer, open_page, seed_shop, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser

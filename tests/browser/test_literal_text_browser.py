@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from core import audit
-from core.catalog import create_product
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.ops import transact
-from core.permissions import SYSTEM
-from core.users import add_user
+from core.domain import audit
+from core.domain.catalog import create_product
+from core.domain.ops import transact
+from core.domain.users import add_user
 from tests.browser.conftest import PASSWORD, AppServer, open_page, seed_shop, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser

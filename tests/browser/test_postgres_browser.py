@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core import open_db
-from core.check import check
+from core.domain.check import check
 from tests.browser.conftest import OWNER_EMAIL, STAFF_EMAIL, AppServer, seed_shop, wait_idle
 from tests.browser.test_inventory_browser import (
     QUANTITY_COLUMN,

@@ -37,11 +37,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from core import observe, open_db
-from core.check import check
+from core import open_db
+from core.base import observe
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.permissions import SYSTEM
-from core.stock import stock_in
+from core.domain.check import check
+from core.domain.stock import stock_in
 from tests import pg_server
 from tests.conftest import OWNER_EMAIL, STAFF_EMAIL, seed_shop
 from tests.test_multiprocess_postgres import SKUS, STORE, count_retries, product_state, run_processes, work

@@ -12,11 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from core import observe, open_db
-from core.catalog import add_store, create_product, update_product
-from core.check import check
-from core.permissions import SYSTEM
-from core.stock import record_sale, stock_in
+from core import open_db
+from core.base import observe
+from core.base.permissions import SYSTEM
+from core.domain.catalog import add_store, create_product, update_product
+from core.domain.check import check
+from core.domain.stock import record_sale, stock_in
 from tests.test_concurrency import SKU, hammer, seed
 
 

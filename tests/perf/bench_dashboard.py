@@ -1,10 +1,10 @@
-"""Dashboard speed at demo size: the KPI query (``core.kpis.compute_kpis``, one SQL query) beside the same KPIs
+"""Dashboard speed at demo size: the KPI query (``core.reads.kpis.compute_kpis``, one SQL query) beside the same KPIs
 computed the naive way (load the tables into pandas, aggregate there), each dashboard query on its own, the
-whole ``core.dashboard.dashboard`` call, and the Dashboard page's server-side render (an AppTest run).
+whole ``core.reads.dashboard.dashboard`` call, and the Dashboard page's server-side render (an AppTest run).
 
 Targets (issue 6): KPI query < 100 ms; dashboard render about a second or less.
 
-The database is generated once by ``core.demo.generate`` into ``--db`` (default under the system temp folder)
+The database is generated once by ``core.tools.demo.generate`` into ``--db`` (default under the system temp folder)
 and reused by later runs with the same size; ``--fresh`` regenerates it.
 
 Run: ``python -m tests.perf.bench_dashboard [--stores 500] [--products 10000] [--days 90] [--repeat 7] [--fresh]``
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from core import open_db
-from core.dashboard import daily_sales, dashboard, low_stock, period_bounds, product_sales, stock_value_breakdown
+from core.base.permissions import SYSTEM
 from core.db import Database
-from core.kpis import compute_kpis
-from core.permissions import SYSTEM
+from core.reads.dashboard import daily_sales, dashboard, low_stock, period_bounds, product_sales, stock_value_breakdown
+from core.reads.kpis import compute_kpis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +54,7 @@ def prepare(path: Path, stores: int, products: int, days: int, fresh: bool) -> D
         return open_db(str(path))
     for stale in (path, path.with_suffix(".duckdb.wal"), marker):
         stale.unlink(missing_ok=True)
-    from core.demo import generate
+    from core.tools.demo import generate
 
     db = open_db(str(path))
     started = time.perf_counter()
@@ -111,7 +111,7 @@ def apptest_render(db_path: Path, repeat: int) -> tuple[float, float]:
 def main() -> None:
     import streamlit.logger
 
-    from core.observe import configure_logging
+    from core.base.observe import configure_logging
 
     configure_logging("WARNING")  # no JSON line per dashboard call
     streamlit.logger.set_log_level("error")  # AppTest outside a server warns about a missing ScriptRunContext

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def child(stores: int, products: int, days: int, path: str) -> None:
     """Load one size and print a JSON line with the summary and each step's wall and CPU seconds."""
     from core import open_db
-    from core.demo import generate
+    from core.tools.demo import generate
 
     def cpu() -> float:
         return sum(os.times()[:2])

@@ -1,4 +1,4 @@
-"""The inventory grid's speed on a store of 10,000 products (``core.demo`` sample data, 30 days of history).
+"""The inventory grid's speed on a store of 10,000 products (``core.tools.demo`` sample data, 30 days of history).
 
 Figures, each the median of several runs, measured side by side in one run:
 - ``save_grid`` with 100 edited rows (quantities; then quantities plus prices), against the same 100 counts as
@@ -23,12 +23,13 @@ from typing import Any
 
 os.environ.setdefault("INVENTORY_LOG_LEVEL", "ERROR")  # before core's logger is configured
 
-from core import demo, open_db
-from core.catalog import list_stores
+from core import open_db
+from core.base.permissions import Actor
 from core.db import Database
-from core.grid import RowEdit, inventory_page, save_grid
-from core.permissions import Actor
-from core.stock import set_count
+from core.domain.catalog import list_stores
+from core.domain.grid import RowEdit, inventory_page, save_grid
+from core.domain.stock import set_count
+from core.tools import demo
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PAGE = str(ROOT / "pages" / "inventory.py")

@@ -10,7 +10,7 @@ and the same rows as CSV, and an XLSX/CSV pair of ``--accepted-rows`` rows, unde
 Windows-1252 CSV (19); an ODS with a far cell reached through repeats, a normal XLS and ODS (23); a CSV repeating one
 SKU on ``--dup-lines`` lines (3, imported by the owner) and a staff preview of a file of ``--staff-rows`` new SKUs (4).
 
-Each file is then imported through ``core.importer.import_file`` in a fresh Python process (a temporary DuckDB shop
+Each file is then imported through ``core.sheets.importer.import_file`` in a fresh Python process (a temporary DuckDB shop
 seeded as the tests seed it, owner or staff), which prints the outcome's sentence, the wall time of the import, the
 peak resident memory of that app process (and its baseline before the import), the peak of the child process
 that parsed a workbook (its VmHWM) and the audit rows the import wrote. Each case's process runs under an
@@ -167,9 +167,10 @@ def run_case(path: Path, who: str, workdir: Path) -> dict[str, object]:
     real = bcrypt.gensalt
     bcrypt.gensalt = lambda rounds=4, prefix=b"2b": real(4, prefix)  # the tests' cost: seeding is not measured
 
-    from core import open_db, spreadsheet_worker
-    from core.importer import import_file
-    from core.users import actor_for
+    from core import open_db
+    from core.domain.users import actor_for
+    from core.sheets import worker as spreadsheet_worker
+    from core.sheets.importer import import_file
     from tests.conftest import OWNER_EMAIL, STAFF_EMAIL, seed_shop
 
     db = open_db(str(workdir / "shop.duckdb"))

@@ -4,7 +4,7 @@ Run: ``python -m tests.perf.bench_import [--rows 200000] [--loop-rows 500] [--en
 [--pg-volatile]`` (not collected by pytest).
 
 Prints rows/s, per engine, for
-  1. our end-to-end import (``core.importer.import_file``) of a fresh catalog with counts (read, check, stage,
+  1. our end-to-end import (``core.sheets.importer.import_file``) of a fresh catalog with counts (read, check, stage,
      upsert, adjustments, audit);
   2. re-importing the identical file (every row ``unchanged``: nothing is written but the history row);
   3. what most apps do: one ``INSERT ... ON CONFLICT`` per row from Python, one transaction each, on a subset
@@ -36,10 +36,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core import open_db  # noqa: E402
-from core.catalog import add_store  # noqa: E402
-from core.check import check  # noqa: E402
-from core.importer import import_file  # noqa: E402
-from core.permissions import SYSTEM  # noqa: E402
+from core.base.permissions import SYSTEM  # noqa: E402
+from core.domain.catalog import add_store  # noqa: E402
+from core.domain.check import check  # noqa: E402
+from core.sheets.importer import import_file  # noqa: E402
 
 HEADER = "sku,name,category,unit_price,quantity,reorder_level,vendor\n"
 
@@ -152,7 +152,7 @@ class LoadClock:
     """Wraps ``PgTx.load_frame`` while the PostgreSQL runs: the seconds spent in it since the last ``take``."""
 
     def __init__(self) -> None:
-        from core import db_postgres  # psycopg is loaded only when PostgreSQL is benchmarked
+        from core.db import postgres as db_postgres  # psycopg is loaded only when PostgreSQL is benchmarked
 
         self.seconds = 0.0
         self.original = db_postgres.PgTx.load_frame
@@ -172,7 +172,7 @@ class LoadClock:
         return seconds
 
     def restore(self) -> None:
-        from core import db_postgres
+        from core.db import postgres as db_postgres
 
         db_postgres.PgTx.load_frame = self.original  # type: ignore[method-assign]
 

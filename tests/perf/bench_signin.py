@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from core import open_db
-from core.errors import AuthError
-from core.permissions import SYSTEM
-from core.users import add_user, authenticate
+from core.base.errors import AuthError
+from core.base.permissions import SYSTEM
+from core.domain.users import add_user, authenticate
 
 EMAIL, PASSWORD = "owner@shop.test", "correct horse 42"
 

@@ -1,0 +1,1 @@
+"""Foundations every layer uses: errors, logging and metrics, input cleaning, permissions."""

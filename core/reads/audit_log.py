@@ -1,0 +1,125 @@
+"""Reading the audit trail (owner only): filtered rows with ``before``/``after`` parsed and a per-field diff.
+
+``denied`` rows are the tripwires: staff attempts that core refused. Counts cover every matching row, not only the
+rows returned. Reading is itself checked (``audit.read``) inside the operation runner, so a staff attempt is
+audited as ``denied`` too.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from core.base.errors import ValidationError
+from core.base.permissions import Actor, require
+from core.base.validate import clean_int
+from core.db import Database, Tx
+from core.domain.ops import run
+from core.reads.reports import Where, day_range
+
+AUDIT_ROWS = 500
+OUTCOMES = ("ok", "denied", "conflict", "error")
+
+
+def _parse(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def audit_changes(before: Any, after: Any) -> list[dict[str, str]]:
+    """A per-field diff for people: ``[{field, before, after}]`` of the fields that differ (every field of a
+    creation or of a refused attempt). Values are text; nested values are compact JSON."""
+    if before is None and after is None:
+        return []
+    if isinstance(before, dict) or isinstance(after, dict):
+        old = before if isinstance(before, dict) else {}
+        new = after if isinstance(after, dict) else {}
+        fields = list(dict.fromkeys([*old, *new]))
+        return [
+            {"field": f, "before": _shown(old.get(f)), "after": _shown(new.get(f))}
+            for f in fields
+            if old.get(f) != new.get(f)
+        ]
+    return [] if before == after else [{"field": "value", "before": _shown(before), "after": _shown(after)}]
+
+
+def audit_log(
+    db: Database,
+    actor: Actor,
+    *,
+    who: str | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int = AUDIT_ROWS,
+) -> dict[str, Any]:
+    """Audit rows matching the filters, newest first: ``{rows, total, by_outcome, denied}``. Each row has
+    ``before``/``after`` parsed from JSON and ``changes`` (``audit_changes``). ``by_outcome`` and ``denied``
+    count every matching row, not only the rows returned.
+    Raises ``PermissionDenied`` (owner only), ``ValidationError``."""
+    limit = clean_int(limit, "Rows to show", minimum=1, maximum=10_000)
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ValidationError.single("outcome", f"Outcome must be one of {', '.join(OUTCOMES)} (got {outcome!r}).")
+
+    def body(tx: Tx) -> dict[str, Any]:
+        require(actor, "audit.read", entity="audit", entity_id="log")
+        where = Where()
+        if who:
+            where.add("a.actor = {}", who)
+        if action:
+            where.add("a.action = {}", action)
+        if outcome:
+            where.add("a.outcome = {}", outcome)
+        low, high = day_range(start, end)
+        if low:
+            where.add("a.created_at >= {}", low)
+        if high:
+            where.add("a.created_at < {}", high)
+        counts = dict(
+            tx.all(f"SELECT a.outcome, count(*) FROM audit a WHERE {where.sql()} GROUP BY a.outcome", where.params)
+        )
+        rows = tx.dicts(
+            "SELECT a.id, a.created_at, a.actor, a.action, a.entity, a.entity_id, a.outcome, a.detail, a.before,"
+            f" a.after FROM audit a WHERE {where.sql()} ORDER BY a.id DESC LIMIT {where.next()}",
+            [*where.params, limit],
+        )
+        for r in rows:
+            r["before"], r["after"] = _parse(r["before"]), _parse(r["after"])
+            r["changes"] = audit_changes(r["before"], r["after"])
+        by_outcome = {o: int(counts.get(o, 0)) for o in OUTCOMES}
+        return {
+            "rows": rows,
+            "total": sum(by_outcome.values()),
+            "by_outcome": by_outcome,
+            "denied": by_outcome["denied"],
+        }
+
+    return run(db, actor, "audit.read", body, entity="audit", entity_id="log")
+
+
+def audit_options(db: Database, actor: Actor) -> dict[str, list[str]]:
+    """The actors and actions on record, for the audit log's filters. Raises ``PermissionDenied`` (owner only)."""
+
+    def body(tx: Tx) -> dict[str, list[str]]:
+        require(actor, "audit.read", entity="audit", entity_id="options")
+        return {
+            "actors": [r[0] for r in tx.all("SELECT DISTINCT actor FROM audit ORDER BY actor")],
+            "actions": [r[0] for r in tx.all("SELECT DISTINCT action FROM audit ORDER BY action")],
+            "outcomes": list(OUTCOMES),
+        }
+
+    return run(db, actor, "audit.read", body, entity="audit", entity_id="options")

@@ -1,0 +1,238 @@
+"""Spreadsheet import: upsert products by SKU and SET stock counts, set-based, in one transaction.
+
+``import_file`` reads a CSV/XLSX (``core.sheets.read``), checks every cell without the database
+(``core.sheets.clean``), then inside ONE ``core.domain.ops.run`` transaction (action ``import.catalog`` for the
+owner, ``import.counts`` for staff) loads the rows into a staging table, finds what the database makes wrong
+(a new SKU without name/category/unit_price, a count for a deactivated product, an unknown or foreign store, a
+staff row changing anything but counts) and what each row would do, then writes with a handful of set-based
+statements: vendors, new products, changed products (version + 1), and for each changed count an
+``adjustment`` movement (delta = new - old, quantity_after = new) plus its stock row (a new stock row is
+created at version 1 and bumped once: version 2; an existing one gets version + 1).
+
+Invariants: bad input is never raised, it is returned as values in the ``ImportReport`` (every error at once,
+with the spreadsheet's line and the file's column header); by default any row error means nothing is written
+(``skip_invalid`` applies the valid rows); an unchanged row is never touched (no version bump, no movement),
+so re-importing a file changes nothing; a blank cell leaves the stored value alone; staff rows that would change
+the catalog (a vendor that does not exist included) or another store's counts are errors and are audited as
+``denied`` (a dry run too: the page always previews first). A new all-digit SKU whose zero-padded twin is in the
+catalog is an error unless ``allow_new_like_existing`` (a spreadsheet program turned ``00123`` into ``123``).
+
+Recorded per real run (a ``dry_run`` writes no data, only its ``denied`` audit row): one ``imports`` history row
+(sha256, file name, actor, counts, applied) whether applied or refused; one ``ok`` audit row when the import
+changed something; ONE ``denied`` audit row when lines were refused (their number and the first few), however
+large the file; a refused ``store`` (not the actor's) is one ``denied`` row too, on a dry run as well. A crash at
+any moment leaves the database as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from core.base import observe
+from core.base.errors import InventoryError, PermissionDenied
+from core.base.permissions import Actor
+from core.db import Database, Tx
+from core.domain import audit
+from core.domain.ops import run, transact
+from core.sheets.clean import clean_rows, is_sku_header, map_headers
+from core.sheets.read import FileProblem, read_sheet
+from core.sheets.report import FATES, ImportFileError, ImportReport, file_report
+from core.sheets.stage import TEMP_TABLES, Progress, Staging
+from core.sheets.write import audit_denied, write_rows
+
+
+def _read_source(source: str | os.PathLike[str] | bytes, file_name: str | None) -> tuple[bytes, str]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), file_name or "upload"
+    path = Path(source)
+    return path.read_bytes(), file_name or path.name
+
+
+LARGE_IMPORT_ROWS = 10_000  # written rows after which the planner's statistics are refreshed
+
+
+def import_file(
+    db: Database,
+    actor: Actor,
+    source: str | os.PathLike[str] | bytes,
+    *,
+    file_name: str | None = None,
+    store: str | None = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    allow_new_like_existing: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a spreadsheet (a path or its bytes). Returns the report; row and file problems are values in it.
+
+    ``store`` is the store code for rows without a store column (default: the actor's only store).
+    ``allow_new_like_existing`` confirms that new all-digit SKUs that differ from an existing SKU only by leading
+    zeros are new products. Raises only for the unexpected (the database itself failing), never for bad input or
+    a refusal.
+    """
+    started = time.perf_counter()
+    step = progress or (lambda fraction, text: None)
+    step(0.0, "Reading the file")
+    try:
+        data, name = _read_source(source, file_name)
+    except OSError as exc:
+        report = ImportReport(str(file_name or source), "0" * 64, dry_run=dry_run, skip_invalid=skip_invalid)
+        return file_report(report, f"The file could not be read: {exc.strerror or exc}.")
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing releases the GIL: it runs beside the parsing
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        try:
+            sheet, problem = read_sheet(data, is_sku_header), None
+        except FileProblem as exc:
+            sheet, problem = None, str(exc)
+        report = ImportReport(name, digest.result(), dry_run=dry_run, skip_invalid=skip_invalid)
+    if sheet is None:
+        return _record_file_problem(db, actor, report, str(problem))
+    mapping = map_headers(sheet)
+    report.warnings = [*sheet.warnings, *mapping.warnings]
+    if "sku" not in mapping.columns:
+        found = ", ".join(h for h in sheet.headers if h.strip()) or "none"
+        message = f"The file has no SKU column (its columns are: {found}). Name the column that holds the SKU 'sku'."
+        return _record_file_problem(db, actor, report, message)
+    step(0.2, f"Checking {len(sheet.frame):,} rows")
+    cleaned = clean_rows(sheet, mapping)
+    report.rows = len(cleaned.rows)
+    if report.rows == 0:
+        report.warnings.append("The file has a header but no data rows: nothing to import.")
+    step(0.4, "Comparing with the database")
+    action = "import.catalog" if actor.is_owner else "import.counts"
+    staging = Staging(actor, action, report, cleaned, mapping, store, step, allow_new_like_existing)
+    try:
+        if dry_run:
+            _dry_run(db, staging)
+        else:
+            run(db, actor, action, lambda tx: _apply(tx, staging), entity="import", entity_id=name)
+    except ImportFileError as exc:
+        file_report(report, exc.message)
+        report.needs_store = exc.needs_store
+    except InventoryError as exc:  # a refusal (PermissionDenied), or a conflict after every retry
+        file_report(report, str(exc), "refused")
+    if report.applied and report.created + report.updated >= LARGE_IMPORT_ROWS:
+        db.refresh_statistics()  # PostgreSQL plans the next queries with the new row counts
+    report.seconds = round(time.perf_counter() - started, 3)
+    step(1.0, "Done")
+    return report
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _dry_run(db: Database, staging: Staging) -> None:
+    """Evaluate in a transaction that is then rolled back: the report is filled in and no data is written.
+
+    Refusals are still audited as ``denied`` (one row), in a transaction of their own: the page always previews (a
+    dry run) before it offers to import, so a staff attempt to change the catalog or to count another store must
+    trip the wire right here. Raises ``PermissionDenied`` for a refused store (after auditing it)."""
+    denied = None
+    actor, report = staging.actor, staging.report
+    started = time.perf_counter()
+    try:
+        with db.transaction() as tx:
+            _rows, _problems, denied = staging.evaluate(tx)
+            raise _Rollback
+    except _Rollback:
+        pass
+    except PermissionDenied as exc:
+        attempted = exc.attempted if isinstance(exc.attempted, dict) else {"attempted": exc.attempted}
+        after = {**attempted, "dry_run": True}
+        entity = exc.entity or "import"
+        row = (actor.email, exc.action, entity, exc.entity_id, None, after, "denied", exc.message)
+        transact(db, lambda tx: audit.write(tx, *row))
+        observe.record(actor.email, exc.action, entity, "denied", time.perf_counter() - started, detail=exc.message)
+        raise
+    if denied is not None and len(denied):
+        transact(db, lambda tx: audit_denied(tx, actor, report.file_name, denied, dry_run=True))
+
+
+def _record_file_problem(db: Database, actor: Actor, report: ImportReport, message: str) -> ImportReport:
+    """A file that cannot be read: reported (and, unless a dry run, kept in the import history)."""
+    file_report(report, message)
+    if report.dry_run:
+        return report
+
+    def body(tx: Tx) -> None:
+        _insert_history(tx, actor, report, None, 0)
+
+    try:
+        run(db, actor, "import.catalog" if actor.is_owner else "import.counts", body, entity="import")
+    except InventoryError:
+        pass  # the history row is a courtesy; the report already says what is wrong
+    return report
+
+
+def _insert_history(tx: Tx, actor: Actor, report: ImportReport, store_id: int | None, error_rows: int) -> int:
+    return int(
+        tx.scalar(
+            "INSERT INTO imports (sha256, file_name, actor, store_id, rows, created, updated, unchanged, errors,"
+            " applied) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            [
+                report.sha256,
+                report.file_name[:255],
+                actor.email,
+                store_id,
+                report.rows,
+                report.created,
+                report.updated,
+                report.unchanged,
+                error_rows,
+                report.applied,
+            ],
+        )
+    )
+
+
+def _apply(tx: Tx, staging: Staging) -> ImportReport:
+    """The body of the import's one transaction: evaluate, record, and (unless refused) write."""
+    rows, problems, denied = staging.evaluate(tx)
+    report, actor = staging.report, staging.actor
+    apply = not problems.shape[0] or report.skip_invalid
+    report.applied = bool(apply)
+    store_id = staging.default_store["id"] if staging.default_store else None
+    report.import_id = _insert_history(tx, actor, report, store_id, int(problems["line"].nunique()))
+    if len(denied):
+        audit_denied(tx, actor, report.file_name, denied, import_id=report.import_id)
+    if apply:
+        staging.step(0.6, "Writing")
+        write_rows(tx, actor, report, staging.cleaned.has_store, rows.loc[rows["bad"], ["line"]])
+        summary = {
+            "file": report.file_name,
+            "sha256": report.sha256,
+            "store": report.store,
+            "rows": report.rows,
+            "created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "errors": report.error_rows,
+            "skip_invalid": report.skip_invalid,
+        }
+        if report.created or report.updated:  # an import that changed nothing leaves only its history row
+            audit.write(tx, actor.email, staging.action, "import", report.import_id, None, summary)
+    for table in TEMP_TABLES:
+        tx.execute(f"DROP TABLE IF EXISTS {table}")
+    staging.step(0.9, "Saving")  # the commit follows: until it is done, a crash leaves everything as before
+    return report
+
+
+def history(db: Database, actor: Actor, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest imports, newest first: every import for the owner, one's own for staff."""
+    with db.reader() as tx:
+        where, params = ("TRUE", [int(limit)]) if actor.is_owner else ("i.actor = $2", [int(limit), actor.email])
+        return tx.dicts(
+            "SELECT i.id, i.created_at, i.file_name, i.actor, s.code AS store, i.rows, i.created, i.updated,"
+            " i.unchanged, i.errors, i.applied, i.sha256 FROM imports i LEFT JOIN stores s ON s.id = i.store_id"
+            f" WHERE {where} ORDER BY i.id DESC LIMIT $1",
+            params,
+        )
+
+
+__all__ = ["FATES", "ImportReport", "history", "import_file"]

@@ -1,0 +1,1 @@
+"""Tools over every layer: the command line (``python -m core``) and reproducible sample data."""
