@@ -2,7 +2,7 @@
 
 DuckDB types INTEGER x DECIMAL(12, 2) as DECIMAL(18, 2), which overflowed from about 10**16: the dashboard and
 the one-product report refused with "too large to store; nothing was saved". Every amount is now computed as
-DECIMAL(38, 2) (``core.reads.kpis.amount_sql``), exactly, on both engines; and a numeric overflow met while reading says
+DECIMAL(38, 2) (``core.db.sql.amount_sql``), exactly, on both engines; and a numeric overflow met while reading says
 so as a read (``core.base.errors.reading``), never "nothing was saved".
 """
 

@@ -29,8 +29,9 @@ from core.base.errors import reading
 from core.base.permissions import Actor
 from core.base.validate import clean_int
 from core.db import Database, Tx
+from core.db.sql import amount_sql, to_money
 from core.domain.ops import run
-from core.reads.kpis import amount_sql, kpis_in, store_filter, to_money
+from core.reads.kpis import kpis_in, store_filter
 
 PERIODS = (7, 30, 90)
 DEFAULT_COVER_DAYS = 14

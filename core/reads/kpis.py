@@ -6,28 +6,15 @@ count (store, product) pairs of active products in the chosen stores.
 
 from __future__ import annotations
 
-from decimal import Context, Decimal
 from typing import Any
 
 from core.base.errors import reading
 from core.base.permissions import Actor, require
 from core.db import Database, Tx
+from core.db.sql import amount_sql, to_money
 from core.domain.catalog import store_by_code
 
 KPI_KEYS = ("total_skus", "total_units", "stock_value", "low_stock", "out_of_stock", "stores")
-WIDE = Context(prec=60)  # room for any sum of legal amounts (each below 10**19)
-
-
-def amount_sql(quantity: str, price: str) -> str:
-    """SQL for ``quantity x price`` in a type wide enough for any legal values and their sums (DECIMAL(38, 2)):
-    DuckDB types INTEGER x DECIMAL(12, 2) as DECIMAL(18, 2), which overflows from about 10**16 (a price of
-    10 million x a count of 1 billion). The same text runs on PostgreSQL."""
-    return f"CAST({quantity} AS DECIMAL(38, 0)) * {price}"
-
-
-def to_money(value: Any) -> Decimal:
-    """A money figure from the database as a Decimal with cents (exact, however large)."""
-    return Decimal(value or 0).quantize(Decimal("0.01"), context=WIDE)
 
 
 def store_filter(

@@ -24,9 +24,9 @@ from core.base.permissions import Actor, require
 from core.base.validate import clean_int, clean_sku
 from core.db import Database, Tx
 from core.db.schema import MOVEMENT_KINDS
+from core.db.sql import amount_sql
 from core.domain.catalog import product_by_sku, store_by_code
 from core.domain.ops import run
-from core.reads.kpis import amount_sql
 from core.sheets import exporter
 
 REPORT_ROWS = 1_000
