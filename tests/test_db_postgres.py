@@ -17,7 +17,8 @@ import pytest
 from core import open_db
 from core.base.errors import ConflictError, StoreBusy, ValidationError, WriteConflict
 from core.base.permissions import SYSTEM
-from core.db import Database, local_timezone, safe_label
+from core.db import Database, safe_label
+from core.db.duck import local_timezone
 from core.db.schema import MIGRATIONS, current_version
 from core.domain.catalog import add_store, update_product
 from core.domain.check import check
@@ -99,7 +100,7 @@ def test_connections_lost_to_a_server_restart__are_replaced_not_shown_to_a_user(
 def test_pool_size__must_be_a_whole_number(pg_url, monkeypatch):
     monkeypatch.setenv("INVENTORY_DB_POOL", "many")
     with pytest.raises(ValidationError, match="INVENTORY_DB_POOL must be a whole number"):
-        Database(pg_url)
+        open_db(pg_url)
 
 
 def test_a_nested_connection_on_one_thread__raises_in_strict_mode(pg):

@@ -6,7 +6,7 @@ import pytest
 
 import core.db.schema
 from core import open_db
-from core.db import Database
+from core.db.duck import DuckDatabase
 from core.db.schema import MIGRATIONS, current_version, get_setting, migrate
 
 
@@ -96,7 +96,7 @@ def test_failing_migration__leaves_nothing_half_applied(db_path, monkeypatch):
 
 
 def test_migrate__on_a_raw_empty_file_starts_from_nothing(db_path):
-    raw = Database(str(db_path))
+    raw = DuckDatabase(str(db_path))
     try:
         assert migrate(raw) == [m[0] for m in MIGRATIONS]
     finally:

@@ -7,28 +7,38 @@ translated to ``WriteConflict`` like DuckDB's optimistic conflicts, so ``core.do
 read-then-write (a count against the version it read, an existence check before an insert) never acts on a stale
 read. Statements are core's ``$1`` SQL, sent as they are through psycopg's ``RawCursor``; bulk loads use COPY.
 
-With ``core.db`` the only module that imports a database driver (psycopg here, duckdb there).
+Imports only the interface (``core.db.engine``); ``core.open_db`` opens this engine for a PostgreSQL target and
+passes it the time zone sessions use. With ``core.db.duck`` the only module that imports a database driver (psycopg
+here, duckdb there).
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg
 import psycopg_pool
+import pyarrow as pa
+import pyarrow.compute as pc
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 
 from core.base.errors import DiskFull, DuplicateKey, StoreBusy, TooLarge, ValidationError, WriteConflict
-from core.db import FRAME_ROWS, Database, Params, Tx, first_line, local_timezone, resolve_target
+from core.db.engine import FRAME_ROWS, Database, Params, Tx, first_line, resolve_target
 
 DEFAULT_POOL_SIZE = 10
+TEXT = pa.large_string()  # COPY fields
+NULL_FIELD = pa.scalar("\\N", TEXT)
+COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
 
 def _translate_pg(exc: BaseException) -> BaseException:
@@ -88,16 +98,10 @@ class PgTx(Tx):
         ``ValidationError`` when the table refuses a value by a rule, ``WriteConflict``/``StoreBusy`` as any statement;
         a value the column cannot take (text in an INTEGER column) raises psycopg's ``DataError`` (a program error).
         """
-        import codecs
-
-        import numpy as np
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         slice_rows = 50_000
         cols = ", ".join(f'"{c}"' for c in frame.columns)
         encoding = codecs.lookup(self._cur.connection.info.encoding).name
-        tab, newline, empty = (pa.scalar(c, pa.large_string()) for c in ("\t", "\n", ""))
+        tab, newline, empty = (pa.scalar(c, TEXT) for c in ("\t", "\n", ""))
         try:
             with self._cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                 for start in range(0, len(frame), slice_rows):
@@ -119,64 +123,75 @@ def _plain(column: pd.Series) -> Any:
     written as an integer (``3``, not ``3.0``: a whole-number column with gaps arrives as floats, and an INTEGER
     column refuses ``3.0``), any other float in its shortest exact form; Decimals, dates, times and timestamps
     (with their UTC offset) in PostgreSQL's input syntax. A column pyarrow cannot type as one of those (mixed
-    objects, bytes, durations) is rendered a cell at a time the same way (bytes as bytea hex, a duration in
-    days, seconds and microseconds). Raises nothing of its own.
+    objects, bytes, durations) is rendered a cell at a time the same way (``_cell``). Raises nothing of its own.
     """
-    from datetime import date, datetime, time, timedelta
+    fields, is_text = _typed_fields(_arrow_values(column), column)
+    if is_text and pc.any(pc.match_substring_regex(fields, r"[\\\t\n\r]")).as_py():
+        for raw, escaped in COPY_ESCAPES:
+            fields = pc.replace_substring(fields, raw, escaped)
+    return pc.fill_null(fields, NULL_FIELD)
 
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
-    def cell(value: Any) -> str | None:
-        try:
-            if value is None or bool(pd.isna(value)):
-                return None
-        except (TypeError, ValueError):  # a list-like cell is not missing
-            pass
-        item = getattr(value, "item", None)
-        if item is not None and not isinstance(value, str | bytes):
-            value = item()  # a numpy scalar as the Python one
-        if isinstance(value, bool):
-            return "t" if value else "f"
-        if isinstance(value, float):
-            return str(int(value)) if value.is_integer() else repr(value)
-        if isinstance(value, datetime | date | time):
-            return value.isoformat()
-        if isinstance(value, timedelta):
-            return f"{value.days} days {value.seconds} seconds {value.microseconds} microseconds"
-        if isinstance(value, bytes | bytearray | memoryview):
-            return "\\x" + bytes(value).hex()
-        return str(value)
-
-    def is_moment(kind: pa.DataType) -> bool:
-        return bool(pa.types.is_timestamp(kind) or pa.types.is_time(kind))
-
-    text = pa.large_string()
+def _arrow_values(column: pd.Series) -> Any:
+    """The column as one pyarrow array, typed by pyarrow; text cell by cell when pyarrow cannot type it."""
     try:
         values = pa.array(column, from_pandas=True)
         if isinstance(values, pa.ChunkedArray):  # an Arrow-backed column may come in chunks
             values = values.combine_chunks()
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        values = pa.array([cell(v) for v in column], type=text)
-    kind, is_text = values.type, True
+        values = pa.array([_cell(v) for v in column], type=TEXT)
+    return values
+
+
+def _typed_fields(values: Any, column: pd.Series) -> tuple[Any, bool]:
+    """``values`` as text fields (nulls kept), and whether they may hold characters COPY needs escaped."""
+    kind = values.type
     if pa.types.is_boolean(kind):
-        fields, is_text = pc.if_else(values, "t", "f").cast(text), False
-    elif pa.types.is_floating(kind):
-        numbers = values.cast(pa.float64())
-        numbers = pc.if_else(pc.is_nan(numbers), pa.scalar(None, pa.float64()), numbers)
-        whole = pc.and_(pc.equal(pc.floor(numbers), numbers), pc.less(pc.abs(numbers), 2.0**63))
-        integers = pc.if_else(whole, numbers, 0.0).cast(pa.int64()).cast(text)
-        fields, is_text = pc.if_else(whole, integers, numbers.cast(text)), False
-    elif pa.types.is_integer(kind) or pa.types.is_decimal(kind) or pa.types.is_date(kind) or is_moment(kind):
-        fields, is_text = values.cast(text), False
-    elif pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
-        fields = values.cast(text)
-    else:  # categories, bytes, durations, nested values: a cell at a time
-        fields = pa.array([cell(v) for v in column], type=text)
-    if is_text and pc.any(pc.match_substring_regex(fields, r"[\\\t\n\r]")).as_py():
-        for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-            fields = pc.replace_substring(fields, raw, escaped)
-    return pc.fill_null(fields, pa.scalar("\\N", text))
+        return pc.if_else(values, "t", "f").cast(TEXT), False
+    if pa.types.is_floating(kind):
+        return _float_fields(values), False
+    if pa.types.is_integer(kind) or pa.types.is_decimal(kind) or pa.types.is_date(kind) or _is_moment(kind):
+        return values.cast(TEXT), False
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+        return values.cast(TEXT), True
+    return pa.array([_cell(v) for v in column], type=TEXT), True  # categories, bytes, durations, nested values
+
+
+def _is_moment(kind: Any) -> bool:
+    return bool(pa.types.is_timestamp(kind) or pa.types.is_time(kind))
+
+
+def _float_fields(values: Any) -> Any:
+    """Floats as text: a whole number as an integer (``3``), any other in its shortest exact form; NaN is null."""
+    numbers = values.cast(pa.float64())
+    numbers = pc.if_else(pc.is_nan(numbers), pa.scalar(None, pa.float64()), numbers)
+    whole = pc.and_(pc.equal(pc.floor(numbers), numbers), pc.less(pc.abs(numbers), 2.0**63))
+    integers = pc.if_else(whole, numbers, 0.0).cast(pa.int64()).cast(TEXT)
+    return pc.if_else(whole, integers, numbers.cast(TEXT))
+
+
+def _cell(value: Any) -> str | None:
+    """One value as a COPY text field (``None`` for NULL), when its column is rendered a cell at a time: bytes as
+    bytea hex, a duration in days, seconds and microseconds, anything else as ``_plain`` writes its type."""
+    try:
+        if value is None or bool(pd.isna(value)):
+            return None
+    except (TypeError, ValueError):  # a list-like cell is not missing
+        pass
+    item = getattr(value, "item", None)
+    if item is not None and not isinstance(value, str | bytes):
+        value = item()  # a numpy scalar as the Python one
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return f"{value.days} days {value.seconds} seconds {value.microseconds} microseconds"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    return str(value)
 
 
 def _to_frame(records: list[tuple[Any, ...]], names: list[str]) -> pd.DataFrame:
@@ -193,13 +208,13 @@ class PostgresDatabase(Database):
     """A PostgreSQL database shared by several app processes, through a psycopg 3 connection pool.
 
     Pool size: env ``INVENTORY_DB_POOL`` (default 10 connections a process, at least 2). Sessions use the time zone
-    DuckDB would (the machine's, ``core.db.local_timezone``), so days are cut alike; JIT compilation is off (it
-    cost whole seconds on the short analytical queries here).
+    ``time_zone`` (``core.open_db`` passes the one DuckDB works in, ``core.db.duck.local_timezone``), so both engines
+    cut days alike; JIT compilation is off (it cost whole seconds on the short analytical queries here).
     """
 
     kind = "postgres"
 
-    def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, target: str | os.PathLike[str] | None = None, *, time_zone: str) -> None:
         self.target = resolve_target(target)
         size = _pool_size()
         self._held = threading.local()  # how many pooled connections this thread holds (see _connection)
@@ -209,7 +224,7 @@ class PostgresDatabase(Database):
             max_size=size,
             kwargs={
                 "cursor_factory": psycopg.RawCursor,
-                "options": f"-c timezone={local_timezone()} -c jit=off",
+                "options": f"-c timezone={time_zone} -c jit=off",
                 "connect_timeout": 10,
             },
             configure=_configure,
