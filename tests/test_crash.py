@@ -32,7 +32,7 @@ LARGE_TRANSACTION = """
 import sys, time
 from pathlib import Path
 from core import open_db
-from core.domain.catalog import product_by_sku, store_by_code
+from core.domain.lookups import product_by_sku, store_by_code
 from core.domain.ops import run
 from core.base.permissions import SYSTEM
 from core.domain.stock import move

@@ -13,7 +13,8 @@ from core import open_db
 from core.base.errors import PermissionDenied, ValidationError
 from core.base.permissions import SYSTEM, require
 from core.base.validate import clean_int, clean_sku, clean_store_code
-from core.domain.catalog import add_store, create_product, product_by_sku, store_by_code
+from core.domain.catalog import add_store, create_product
+from core.domain.lookups import product_by_sku, store_by_code
 from core.domain.orders import create_order, order_lines
 from core.domain.stock import stock_in
 from core.sheets.importer import import_file

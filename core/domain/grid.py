@@ -28,7 +28,8 @@ from core.base.permissions import Actor, require
 from core.base.validate import CATEGORY_MAX, NAME_MAX, clean_int, clean_price, clean_sku, clean_text
 from core.db import Database, Tx
 from core.domain import audit
-from core.domain.catalog import apply_product_update, store_by_code
+from core.domain.catalog import apply_product_update
+from core.domain.lookups import store_by_code
 from core.domain.ops import run
 from core.domain.stock import apply_count, scoped_store
 from core.reads.kpis import store_filter

@@ -14,7 +14,7 @@ from core.base.validate import clean_int, clean_text
 from core.db import Database, Tx
 from core.db.sql import amount_sql
 from core.domain import audit
-from core.domain.catalog import store_by_code, store_by_id
+from core.domain.lookups import store_by_code, store_by_id
 from core.domain.ops import run
 from core.domain.stock import active_product, clean_lines, move, scoped_store
 

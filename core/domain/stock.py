@@ -16,7 +16,7 @@ from core.base.permissions import Actor, require
 from core.base.validate import clean_int, clean_quantity, clean_sku, clean_text
 from core.db import Database, Tx
 from core.domain import audit
-from core.domain.catalog import product_by_sku, store_by_code, vendor_id
+from core.domain.lookups import product_by_sku, store_by_code, vendor_id
 from core.domain.ops import run
 
 REMOVAL_REASONS = ("damaged", "expired", "lost", "other")

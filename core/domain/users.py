@@ -21,7 +21,7 @@ from core.base.permissions import SYSTEM, Actor, require
 from core.base.validate import NAME_MAX, clean_text, collect
 from core.db import Database, Tx
 from core.domain import audit, signin_throttle
-from core.domain.catalog import store_by_code
+from core.domain.lookups import store_by_code
 from core.domain.ops import refuse_early, run
 
 MAX_FAILED_LOGINS = signin_throttle.ThrottleSettings.lock_failures  # the defaults; env settings can change them

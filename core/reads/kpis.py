@@ -12,7 +12,7 @@ from core.base.errors import reading
 from core.base.permissions import Actor, require
 from core.db import Database, Tx
 from core.db.sql import amount_sql, to_money
-from core.domain.catalog import store_by_code
+from core.domain.lookups import store_by_code
 
 KPI_KEYS = ("total_skus", "total_units", "stock_value", "low_stock", "out_of_stock", "stores")
 

@@ -25,7 +25,7 @@ from core.base.validate import clean_int, clean_sku
 from core.db import Database, Tx
 from core.db.schema import MOVEMENT_KINDS
 from core.db.sql import amount_sql
-from core.domain.catalog import product_by_sku, store_by_code
+from core.domain.lookups import product_by_sku, store_by_code
 from core.domain.ops import run
 from core.sheets import exporter
 

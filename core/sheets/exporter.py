@@ -30,7 +30,7 @@ import pandas as pd
 from core.base.errors import ValidationError
 from core.base.permissions import Actor, require, store_scope
 from core.db import Database, Tx
-from core.domain.catalog import store_by_code
+from core.domain.lookups import store_by_code
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "products": ("sku", "name", "category", "unit_price", "reorder_level", "vendor", "active"),
