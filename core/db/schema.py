@@ -6,7 +6,7 @@ date. Never edit a released migration: append a new one.
 
 No FOREIGN KEY constraints: DuckDB refuses to UPDATE a row that a foreign key points to (it checks the key as
 if deleted), and products, stores and users are updated all the time. Referential integrity is kept by core's
-operations and verified by ``core.domain.check``. Every range the SPEC names is a CHECK constraint.
+operations and verified by ``core.domain.check``. Every range a value must keep to is a CHECK constraint.
 """
 
 from __future__ import annotations

@@ -32,7 +32,6 @@ from core.domain.catalog import apply_product_update
 from core.domain.lookups import store_by_code
 from core.domain.ops import run
 from core.domain.stock import apply_count, scoped_store
-from core.reads.kpis import store_filter
 
 PRODUCT_FIELDS = ("name", "category", "unit_price", "reorder_level")
 GRID_FIELDS = (*PRODUCT_FIELDS, "quantity")
@@ -142,29 +141,6 @@ def inventory_page(
         "out": int(counts["out"]),
         "products": int(counts["products"]),
     }
-
-
-def low_stock_summary(db: Database, actor: Actor, store: str | None = None, *, limit: int = 10) -> dict[str, Any]:
-    """Low and out-of-stock counts for ``store`` (or every store ``actor`` may see), with the ``limit`` most
-    urgent rows (out first, then lowest quantity): ``{store, low, out, items}``. The same definitions as
-    ``core.reads.kpis`` and ``inventory_page``. Raises ``NotFound``, ``PermissionDenied``."""
-    top = clean_int(limit, "limit", minimum=0, maximum=1000)
-    with db.reader() as tx:
-        where = store_filter(tx, actor, store)
-        base = (
-            "FROM stock s JOIN products p ON p.id = s.product_id JOIN stores st ON st.id = s.store_id"
-            f" WHERE p.active AND st.active AND {where}"
-        )
-        counts = tx.dicts(
-            f"SELECT count(*) FILTER (WHERE {_LOW_SQL}) AS low, count(*) FILTER (WHERE {_OUT_SQL}) AS out {base}"
-        )[0]
-        items = tx.dicts(
-            "SELECT st.code AS store, p.sku, p.name, s.quantity, p.reorder_level,"
-            f" {_STATUS_SQL} AS status {base} AND s.quantity <= p.reorder_level"
-            " ORDER BY s.quantity, st.code, p.sku LIMIT $1",
-            [top],
-        )
-    return {"store": store, "low": int(counts["low"]), "out": int(counts["out"]), "items": items}
 
 
 # ---- saving --------------------------------------------------------------------------------------------------

@@ -211,7 +211,7 @@ def export_movements(
     start: date | None = None,
     end: date | None = None,
 ) -> bytes:
-    """Every matching movement, oldest first, as CSV (UTF-8) or XLSX bytes with the SPEC's movement columns;
+    """Every matching movement, oldest first, as CSV (UTF-8) or XLSX bytes with the movement export's columns;
     formula-looking text is neutralised. Raises ``ValidationError`` (format, more than 1,000,000 rows),
     ``NotFound``, ``PermissionDenied``."""
     if fmt not in ("csv", "xlsx"):

@@ -1,6 +1,6 @@
 """Exports of products, stock and movements as CSV or XLSX, with the import's column names.
 
-Invariants: the header row uses the names the importer reads (SPEC): products ``sku, name, category,
+Invariants: the header row uses the names the importer reads: products ``sku, name, category,
 unit_price, reorder_level, vendor, active``; stock ``store, sku, name, category, quantity, reorder_level,
 unit_price``; movements ``created_at, store, sku, kind, delta, quantity_after, reason, actor``. So an exported
 products or stock file imports again as ``unchanged`` on every row. A text cell that a spreadsheet would run as

@@ -40,7 +40,6 @@ class FileProblem(Exception):
 HEADER_SCAN_ROWS = 20
 HEAD_WINDOW = 200_000  # characters read to find the header row: a longer header line is refused
 DELIMITERS = (",", ";", "\t", "|")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 ZIP_MAGIC, OLE_MAGIC = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 
 

@@ -56,7 +56,7 @@ class ImportFileError(ValidationError):
 
 @dataclass
 class ImportReport:
-    """What an import did (or would do). ``to_json()`` is the SPEC's object."""
+    """What an import did (or would do). ``to_json()`` is the object ``import --json`` prints."""
 
     file_name: str
     sha256: str
@@ -99,10 +99,6 @@ class ImportReport:
             f"{self.more_errors:,} more problems were not listed (only the first {len(self.errors):,} are):"
             " fix these and check the file again."
         )
-
-    @property
-    def has_errors(self) -> bool:
-        return bool(self.errors)
 
     @property
     def exit_code(self) -> int:
