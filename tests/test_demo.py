@@ -262,12 +262,12 @@ def test_generate__bad_arguments_are_refused_and_nothing_written(db: Database, a
 
 
 def test_generate__a_failure_midway_leaves_nothing(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.tools.demo
+    import core.tools.demo_plan
 
     def broken(self: object, tx: object, email: str) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(core.tools.demo._Plan, "_movements", broken)
+    monkeypatch.setattr(core.tools.demo_plan.Plan, "_movements", broken)
     with pytest.raises(RuntimeError):
         generate(db, stores=2, products=10, days=3)
 
