@@ -193,6 +193,7 @@ def _as(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m core`` parser: global options, then one subcommand (its handler is ``args.func``)."""
     parser = argparse.ArgumentParser(prog="python -m core", description="Inventory Lite command line.")
     parser.add_argument(
         "--db",
@@ -201,9 +202,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", action="store_true", help="print the JSON operation log to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
     sub.add_parser("init", help="create or migrate the database").set_defaults(func=cmd_init)
+    _account_commands(sub)
+    _shop_commands(sub)
+    _file_commands(sub)
+    _report_commands(sub)
+    return parser
 
+
+Commands = argparse._SubParsersAction  # what ``add_subparsers`` returns (argparse names no public type for it)
+
+
+def _account_commands(sub: Commands) -> None:
+    """``user add|unlock|set-password`` and ``rotate-secret``."""
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     p = user.add_parser("add", help="add a user (password from env INVENTORY_PASSWORD or a prompt)")
     p.add_argument("email")
@@ -227,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     _as(p)
     p.set_defaults(func=cmd_rotate_secret)
 
+
+def _shop_commands(sub: Commands) -> None:
+    """``store add``, ``demo`` and ``record``."""
     store = sub.add_parser("store", help="manage stores").add_subparsers(dest="store_command", required=True)
     p = store.add_parser("add", help="add a store")
     p.add_argument("code")
@@ -259,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     _as(p)
     p.set_defaults(func=cmd_record)
 
+
+def _file_commands(sub: Commands) -> None:
+    """``import`` and ``export``."""
     p = sub.add_parser(
         "import", help="import a CSV, TSV, XLSX, XLS or ODS file (first sheet): catalog upserts by SKU and stock counts"
     )
@@ -283,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     _as(p)
     p.set_defaults(func=cmd_export)
 
+
+def _report_commands(sub: Commands) -> None:
+    """``kpis``, ``check`` and ``backup``."""
     p = sub.add_parser("kpis", help="key figures")
     p.add_argument("--store", metavar="CODE")
     p.add_argument("--json", action="store_true")
@@ -297,8 +317,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", metavar="DIR")
     _as(p)
     p.set_defaults(func=cmd_backup)
-
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
