@@ -176,7 +176,7 @@ def test_owner__may_do_what_staff_may_not(shop, owner):
 
 
 def test_staff_with_a_newly_assigned_store__may_work_there(shop, owner):
-    from core.domain.users import actor_for
+    from core.domain.signin import actor_for
 
     assign_stores(shop, owner, "staff@shop.test", ["S1", "S2"])
     staff = actor_for(shop, "staff@shop.test")

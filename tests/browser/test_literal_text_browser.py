@@ -38,7 +38,15 @@ def seed_hostile(db: Database) -> None:
     create_product(db, SYSTEM, SKU, NAME, "Misc", "1.00")
     transact(
         db,
-        lambda tx: audit.write(tx, "staff@shop.test", "product.create", "product", SKU, None, None, "denied", DETAIL),
+        lambda tx: audit.write(
+            tx,
+            actor="staff@shop.test",
+            action="product.create",
+            entity="product",
+            entity_id=SKU,
+            outcome="denied",
+            detail=DETAIL,
+        ),
     )
 
 
