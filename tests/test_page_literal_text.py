@@ -67,18 +67,8 @@ def hostile(db: Database, app_db: str) -> Database:
     create_product(db, SYSTEM, SKU, NAME, CATEGORY, "2.00", 50, vendor=VENDOR)
     stock_in(db, SYSTEM, STORE, SKU, 20, vendor=VENDOR, reason=REASON)
     create_order(db, SYSTEM, STORE, [{"sku": SKU, "quantity": 1}], customer=CUSTOMER)
-    transact(
-        db,
-        lambda tx: audit.write(
-            tx,
-            actor="sam@shop.test",
-            action="product.create",
-            entity="product",
-            entity_id=SKU,
-            outcome="denied",
-            detail=DETAIL,
-        ),
-    )
+    denied = {"actor": "sam@shop.test", "action": "product.create", "entity": "product", "entity_id": SKU}
+    transact(db, lambda tx: audit.write(tx, **denied, outcome="denied", detail=DETAIL))
     return db
 
 

@@ -8,6 +8,7 @@ changes any of this (``core.base.permissions``); every change writes its audit r
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from core.base.errors import Conflict, ConflictError, NotFound, ValidationError
@@ -79,6 +80,9 @@ def vendor_id(tx: Tx, name: str | None, *, create: bool = False) -> int | None:
     return int(tx.scalar("INSERT INTO vendors (name) VALUES ($1) RETURNING id", [name]))
 
 
+_Step = tuple[Callable[[Tx], dict[str, Any]], Callable[[], list[Any]], str]  # fetch, clean, UPDATE
+
+
 # ---- stores ---------------------------------------------------------------------------------------------------
 
 
@@ -120,25 +124,40 @@ def add_store(db: Database, actor: Actor, code: str, name: str) -> dict[str, Any
     return _add_named(db, actor, "store", checks, {"code": code, "name": name}, (find, insert))
 
 
+def _update_named(
+    db: Database, actor: Actor, entity: str, key: str, attempted: dict[str, Any], step: _Step
+) -> dict[str, Any]:
+    """Change one store or vendor. ``step`` is (``fetch(tx)``: the row before; ``clean()``: the new values, cleaned
+    after the permission; the UPDATE of row ``$1`` with them as ``$2``...). Raises ``NotFound``,
+    ``ValidationError``, ``PermissionDenied``."""
+    fetch, clean, update = step
+
+    def body(tx: Tx) -> Change[dict[str, Any]]:
+        values = clean()
+        before = fetch(tx)
+        after = tx.dicts(update, [before["id"], *values])[0]
+        return Change(after, entity_id=before["code" if entity == "store" else "name"], before=before, after=after)
+
+    permission = f"{entity}.manage"
+    return run(
+        db, actor, f"{entity}.update", body, entity=entity, entity_id=key, permission=permission, attempted=attempted
+    )
+
+
 def update_store(
     db: Database, actor: Actor, code: str, *, name: str | None = None, active: bool | None = None
 ) -> dict[str, Any]:
     """Rename and/or (de)activate a store. Raises ``NotFound``, ``ValidationError``, ``PermissionDenied``."""
-
-    def body(tx: Tx) -> Change[dict[str, Any]]:
-        new_name = clean_text("name", name, NAME_MAX) if name is not None else None
-        before = store_by_code(tx, code)
-        after = tx.dicts(
-            "UPDATE stores SET name = coalesce($2, name), active = coalesce($3, active), version = version + 1,"
-            " updated_at = now() WHERE id = $1 RETURNING id, code, name, active, version",
-            [before["id"], new_name, active],
-        )[0]
-        return Change(after, entity_id=before["code"], before=before, after=after)
-
-    attempted = {"name": name, "active": active}
-    return run(
-        db, actor, "store.update", body, entity="store", entity_id=code, permission="store.manage", attempted=attempted
+    update = (
+        "UPDATE stores SET name = coalesce($2, name), active = coalesce($3, active), version = version + 1,"
+        " updated_at = now() WHERE id = $1 RETURNING id, code, name, active, version"
     )
+
+    def clean() -> list[Any]:
+        return [clean_text("name", name, NAME_MAX) if name is not None else None, active]
+
+    step = (lambda tx: store_by_code(tx, code), clean, update)
+    return _update_named(db, actor, "store", code, {"name": name, "active": active}, step)
 
 
 def list_stores(db: Database, actor: Actor | None = None, *, include_inactive: bool = False) -> list[dict[str, Any]]:
@@ -171,29 +190,18 @@ def update_vendor(
 ) -> dict[str, Any]:
     """Change a vendor's contact or active flag. Raises ``NotFound``, ``PermissionDenied``."""
 
-    def body(tx: Tx) -> Change[dict[str, Any]]:
-        new_contact = clean_text("contact", contact, 200, required=False) if contact is not None else None
-        vid = vendor_id(tx, name)
-        before = tx.dicts("SELECT id, name, contact, active FROM vendors WHERE id = $1", [vid])[0]
-        after = tx.dicts(
-            "UPDATE vendors SET contact = CASE WHEN $4 THEN $2 ELSE contact END, active = coalesce($3, active)"
-            " WHERE id = $1"
-            " RETURNING id, name, contact, active",
-            [vid, new_contact, active, contact is not None],
-        )[0]
-        return Change(after, entity_id=name, before=before, after=after)
+    def fetch(tx: Tx) -> dict[str, Any]:
+        return tx.dicts("SELECT id, name, contact, active FROM vendors WHERE id = $1", [vendor_id(tx, name)])[0]
 
-    attempted = {"contact": contact, "active": active}
-    return run(
-        db,
-        actor,
-        "vendor.update",
-        body,
-        entity="vendor",
-        entity_id=name,
-        permission="vendor.manage",
-        attempted=attempted,
+    def clean() -> list[Any]:
+        new_contact = clean_text("contact", contact, 200, required=False) if contact is not None else None
+        return [new_contact, active, contact is not None]
+
+    update = (
+        "UPDATE vendors SET contact = CASE WHEN $4 THEN $2 ELSE contact END, active = coalesce($3, active)"
+        " WHERE id = $1 RETURNING id, name, contact, active"
     )
+    return _update_named(db, actor, "vendor", name, {"contact": contact, "active": active}, (fetch, clean, update))
 
 
 def list_vendors(db: Database, *, include_inactive: bool = False) -> list[dict[str, Any]]:
@@ -370,17 +378,8 @@ def deactivate_product(db: Database, actor: Actor, sku: str, expected_version: i
     def body(tx: Tx) -> dict[str, Any]:
         return apply_product_update(tx, actor, sku, expected_version, {"active": False}) or product_by_sku(tx, sku)
 
-    attempted = {"active": False}
-    return run(
-        db,
-        actor,
-        "product.deactivate",
-        body,
-        entity="product",
-        entity_id=sku,
-        permission="product.deactivate",
-        attempted=attempted,
-    )
+    options = {"entity_id": sku, "permission": "product.deactivate", "attempted": {"active": False}}
+    return run(db, actor, "product.deactivate", body, entity="product", **options)
 
 
 def get_product(db: Database, sku: str) -> dict[str, Any]:

@@ -303,21 +303,14 @@ def save_grid(
         _refuse_locked_fields(actor, edits)
         cleaned, current = _checked(tx, st, edits)
         result: dict[str, Any] = {"store": st["code"], "products_updated": [], "counts_updated": [], "unchanged": []}
-        result["movements"] = 0
         for edit in cleaned:
-            _apply_row(tx, actor, st, edit, current[edit.sku], result, client_op_id)
+            for key in _apply_row(tx, actor, st, edit, current[edit.sku], client_op_id):
+                result[key].append(edit.sku)
+        result["movements"] = len(result["counts_updated"])  # one adjustment per count that changed
         return result
 
-    return run(
-        db,
-        actor,
-        "grid.save",
-        body,
-        entity="stock",
-        entity_id=store,
-        permission="stock.count",
-        client_op_id=client_op_id,
-    )
+    options = {"entity_id": store, "permission": "stock.count", "client_op_id": client_op_id}
+    return run(db, actor, "grid.save", body, entity="stock", **options)
 
 
 def _checked(tx: Tx, st: dict[str, Any], edits: list[RowEdit]) -> tuple[list[RowEdit], dict[str, dict[str, Any]]]:
@@ -345,41 +338,22 @@ def _checked(tx: Tx, st: dict[str, Any], edits: list[RowEdit]) -> tuple[list[Row
 
 
 def _apply_row(
-    tx: Tx,
-    actor: Actor,
-    st: dict[str, Any],
-    edit: RowEdit,
-    row: dict[str, Any],
-    result: dict[str, Any],
-    client_op_id: str | None,
-) -> None:
-    """Apply one checked row: its product fields, then its count (with its own ``stock.count`` audit row); notes
-    what changed in ``result``."""
-    changed = False
+    tx: Tx, actor: Actor, st: dict[str, Any], edit: RowEdit, row: dict[str, Any], op_id: str | None
+) -> list[str]:
+    """Apply one checked row: its product fields, then its count (with its own ``stock.count`` audit row). Returns
+    the lists of the result the row belongs in."""
+    done = []
     if edit.product_changes and apply_product_update(tx, actor, edit.sku, edit.product_version, edit.product_changes):
-        changed = True
-        result["products_updated"].append(edit.sku)
+        done.append("products_updated")
     if edit.touches_stock:
-        product = {"id": row["id"], "sku": row["sku"]}
-        quantity = edit.changes["quantity"]
-        moved = apply_count(
-            tx, actor, st, product, quantity, edit.stock_version, reason="count", client_op_id=client_op_id
-        )
+        product, quantity = {"id": row["id"], "sku": row["sku"]}, edit.changes["quantity"]
+        moved = apply_count(tx, actor, st, product, quantity, edit.stock_version, reason="count", client_op_id=op_id)
         if moved:
-            changed = True
-            result["counts_updated"].append(edit.sku)
-            result["movements"] += 1
-            audit.write(
-                tx,
-                actor=actor.email,
-                action="stock.count",
-                entity="stock",
-                entity_id=f"{edit.sku}@{st['code']}",
-                before={"quantity": row["quantity"]},
-                after={"quantity": moved["quantity_after"]},
-            )
-    if not changed:
-        result["unchanged"].append(edit.sku)
+            done.append("counts_updated")
+            counted = {"before": {"quantity": row["quantity"]}, "after": {"quantity": moved["quantity_after"]}}
+            key = f"{edit.sku}@{st['code']}"
+            audit.write(tx, actor=actor.email, action="stock.count", entity="stock", entity_id=key, **counted)
+    return done or ["unchanged"]
 
 
 def edits_from_positions(rows: list[dict[str, Any]], edited_rows: dict[Any, dict[str, Any]]) -> list[RowEdit]:

@@ -107,29 +107,28 @@ def _attempt(
             throttle.record_success(tx, account, client, now)
             on_success(tx, row)
             return {}
-        counted = throttle.record_failure(tx, account, client, now, settings)
-        reason = ("wrong password" if row is not None else "unknown account") + (
-            f"; this client is locked out of the account for {settings.lock_minutes} minutes"
-            if counted["locked"]
-            else ""
-        )
-        after = {"client": client, "failures": counted["failures"]}
-        audit.write(
-            tx,
-            actor=account,
-            action=action,
-            entity="user",
-            entity_id=account,
-            after=after,
-            outcome="denied",
-            detail=reason,
-        )
-        outcome["error"] = throttle.locked_message(settings.lock) if counted["locked"] else wrong
+        locked = _count_failure(tx, action, account, client, now, settings, known=row is not None)
+        outcome["error"] = throttle.locked_message(settings.lock) if locked else wrong
         return {}
 
     run(db, actor, action, body, entity="user", entity_id=account)
     throttle.forget_old(db, settings)
     return outcome["error"]
+
+
+def _count_failure(
+    tx: Tx, action: str, account: str, client: str, now: Any, settings: throttle.ThrottleSettings, *, known: bool
+) -> bool:
+    """Count a wrong password (or an unknown account) and audit it ``denied``; True when it locked the client out."""
+    counted = throttle.record_failure(tx, account, client, now, settings)
+    reason = ("wrong password" if known else "unknown account") + (
+        f"; this client is locked out of the account for {settings.lock_minutes} minutes" if counted["locked"] else ""
+    )
+    after = {"client": client, "failures": counted["failures"]}
+    audit.write(
+        tx, actor=account, action=action, entity="user", entity_id=account, after=after, outcome="denied", detail=reason
+    )
+    return bool(counted["locked"])
 
 
 def authenticate(db: Database, email: Any, password: Any, *, client: str | None = None) -> Actor:
