@@ -22,18 +22,10 @@ REMOVAL_REASONS = ("damaged", "expired", "lost", "other")
 
 
 def move(
-    tx: Tx,
-    actor: Actor,
-    store: dict[str, Any],
-    product: dict[str, Any],
-    delta: int,
-    kind: str,
-    *,
-    reason: str | None = None,
-    vendor: int | None = None,
-    order_id: int | None = None,
+    tx: Tx, actor: Actor, store: dict[str, Any], product: dict[str, Any], delta: int, kind: str,
+    *, reason: str | None = None, vendor: int | None = None, order_id: int | None = None,
     client_op_id: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # fmt: skip
     """Change one stock quantity by ``delta`` and append its ledger row. Raises ``InsufficientStock``."""
     tx.execute(
         "INSERT INTO stock (store_id, product_id, updated_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -137,16 +129,9 @@ def apply_count(
 
 
 def set_count(
-    db: Database,
-    actor: Actor,
-    store: str,
-    sku: str,
-    quantity: Any,
-    *,
-    expected_version: int | None = None,
-    reason: str | None = None,
-    client_op_id: str | None = None,
-) -> dict[str, Any]:
+    db: Database, actor: Actor, store: str, sku: str, quantity: Any,
+    *, expected_version: int | None = None, reason: str | None = None, client_op_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Set the on-hand count of ``sku`` in ``store`` (never adds). Raises ``ValidationError``, ``NotFound``,
     ``ConflictError``, ``PermissionDenied``."""
     qty = clean_int(quantity, "quantity")
@@ -220,16 +205,9 @@ def _single(
 
 
 def stock_in(
-    db: Database,
-    actor: Actor,
-    store: str,
-    sku: str,
-    quantity: Any,
-    *,
-    vendor: str | None = None,
-    reason: str | None = None,
-    client_op_id: str | None = None,
-) -> dict[str, Any]:
+    db: Database, actor: Actor, store: str, sku: str, quantity: Any,
+    *, vendor: str | None = None, reason: str | None = None, client_op_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Receive ``quantity`` of ``sku`` (optionally from ``vendor``). Raises ``ValidationError``, ``NotFound``,
     ``PermissionDenied``."""
     qty, note = clean_quantity(quantity), clean_text("reason", reason, 200, required=False)
@@ -237,16 +215,9 @@ def stock_in(
 
 
 def record_removal(
-    db: Database,
-    actor: Actor,
-    store: str,
-    sku: str,
-    quantity: Any,
-    reason: str,
-    *,
-    note: str | None = None,
-    client_op_id: str | None = None,
-) -> dict[str, Any]:
+    db: Database, actor: Actor, store: str, sku: str, quantity: Any, reason: str,
+    *, note: str | None = None, client_op_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Remove stock that left without a sale. ``reason`` is required (damaged, expired, lost, other, or free
     text). Raises ``InsufficientStock``, ``ValidationError``, ``NotFound``, ``PermissionDenied``."""
     qty = clean_quantity(quantity)
