@@ -10,7 +10,7 @@ Every run, in this order (so reloading any page keeps the user on it):
 3. Signed out -> the sign-in page (answering at every page's address). Signed in -> the pages of ``PAGES`` whose roles include the actor's
    role (a page file that does not exist yet is left out). An owner page never reaches a staff session: it is
    not registered for staff (its URL opens nothing of it), and the page calls ``ui.require_permission`` itself.
-Passwords are checked only by ``core.domain.users.authenticate``, throttled by client address and by account
+Passwords are checked only by ``core.domain.signin.authenticate``, throttled by client address and by account
 (``core.domain.signin_throttle``: 5 wrong passwords lock that client out of the account for 15 minutes, others are not
 affected); the authenticator's cookie manager issues (``Secure`` over https), reads and deletes the cookie.
 Logout moves ``tokens_valid_after`` forward, so an earlier cookie never signs in again. An unexpected error in a
@@ -57,7 +57,7 @@ SETUP_PAGE = "pages/setup.py"
 
 def healthz(request: Request) -> Response:
     """JSON health: 200 when the database answers a trivial query, 503 otherwise."""
-    from core.domain.sessions import health
+    from core.reads.system import health
     from pages import ui
 
     try:
@@ -179,7 +179,7 @@ def _establish(actor: Any, signed_in_at: datetime) -> None:
 
 
 def _forget(message: str | None = None, *, delete_cookie: bool = True) -> None:
-    """End this browser session locally (the database side is ``core.domain.users.end_sessions``)."""
+    """End this browser session locally (the database side is ``core.domain.signin.end_sessions``)."""
     from pages import ui
 
     ss = st.session_state
@@ -275,14 +275,14 @@ def _submit_sign_in() -> None:
     """The sign-in form's callback. It runs before the script body, so a rerun that something else requests
     meanwhile (the cookie component answering) cannot drop the submit halfway."""
     from core.base.errors import AuthError
-    from core.domain import sessions, users
+    from core.domain import sessions, signin
     from pages import ui
 
     ss = st.session_state
     ss.pop("_flash", None)
     ss.pop("_sign_in_error", None)
     try:
-        actor = users.authenticate(
+        actor = signin.authenticate(
             ui.get_db(), ss.get("sign_in_email", ""), ss.get("sign_in_password", ""), client=client_address()
         )
     except AuthError as exc:
@@ -314,12 +314,12 @@ def sign_in() -> None:
 
 def _sign_out(db: Any, authenticator: Any) -> None:
     """Sidebar callback: end every session of this user in the database, then this one."""
-    from core.domain import users
+    from core.domain import signin
 
     email = st.session_state.get("username")
     if email:
         try:
-            users.end_sessions(db, email)
+            signin.end_sessions(db, email)
         except Exception as exc:
             from pages import ui
 

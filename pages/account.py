@@ -1,7 +1,7 @@
 """Account: who is signed in, and changing one's own password (everyone).
 
 The current password is checked, counted and audited like a sign-in (``core.domain.signin``): wrong guesses here lock
-this client out of the account as wrong sign-ins do. A password change ends every earlier session of this account (``core.domain.users.change_own_password`` moves
+this client out of the account as wrong sign-ins do. A password change ends every earlier session of this account (``core.domain.signin.change_own_password`` moves
 ``tokens_valid_after``); this browser stays signed in through ``ui.renew_session``, which issues a new cookie.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.domain import users
+from core.domain import signin
 from pages import ui
 
 actor = ui.current_actor()
@@ -28,7 +28,7 @@ with st.form("change_password", clear_on_submit=True):
     new = st.text_input("New password", type="password", key="pw_new", autocomplete="new-password")
     repeat = st.text_input("New password again", type="password", key="pw_repeat", autocomplete="new-password")
     st.caption(
-        f"{users.PASSWORD_MIN_CHARS} characters at least, {users.PASSWORD_MAX_BYTES} bytes at most. "
+        f"{signin.PASSWORD_MIN_CHARS} characters at least, {signin.PASSWORD_MAX_BYTES} bytes at most. "
         "Every other signed-in browser of this account is signed out."
     )
     submitted = st.form_submit_button("Change password", type="primary")
@@ -40,7 +40,7 @@ if submitted:
     else:
         try:
             client = st.context.ip_address  # the current password is throttled like a sign-in from here
-            users.change_own_password(db, actor, current, new, client=client)
+            signin.change_own_password(db, actor, current, new, client=client)
         except Exception as exc:
             ui.show_error(exc)
         else:

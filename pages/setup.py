@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.domain import users
+from core.domain import signin, users
 from pages import ui
 
 SAMPLE = {"stores": 3, "products": 200, "days": 90}
@@ -31,7 +31,7 @@ with st.form("setup"):
         key="setup_sample",
     )
     st.caption(
-        f"Passwords need {users.PASSWORD_MIN_CHARS} characters at least and at most {users.PASSWORD_MAX_BYTES} bytes."
+        f"Passwords need {signin.PASSWORD_MIN_CHARS} characters at least and at most {signin.PASSWORD_MAX_BYTES} bytes."
     )
     submitted = st.form_submit_button("Create owner account", type="primary")
 
@@ -53,7 +53,7 @@ if submitted:
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=message or "Loading sample data...")
 
         try:
-            demo.generate(db, users.actor_for(db, owner["email"]), progress=progress, **SAMPLE)
+            demo.generate(db, signin.actor_for(db, owner["email"]), progress=progress, **SAMPLE)
         except InventoryError as exc:
             notice += f" The sample data was not loaded: {exc}"
         except Exception as exc:

@@ -14,7 +14,8 @@ from core import open_db
 from core.base.permissions import SYSTEM, Actor
 from core.db import Database
 from core.domain.catalog import add_store, create_product
-from core.domain.users import actor_for, add_user
+from core.domain.signin import actor_for
+from core.domain.users import add_user
 from tests.pg_server import PgServer
 from tests.pg_server import start as pg_start
 

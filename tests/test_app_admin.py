@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.base.permissions import SYSTEM
 from core.db import Database
-from core.domain import catalog, users
+from core.domain import catalog, signin, users
 from tests.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL
 from tests.test_app_support import app_test, fast_hashing, sign_in_as  # noqa: F401  (autouse fixture)
 
@@ -61,7 +61,7 @@ def test_admin__add_staff_with_stores(admin: AppTest, shop: Database) -> None:
     assert "Added staff nia@shop.test." in texts(admin.success)
     created = user(shop, "nia@shop.test")
     assert created["role"] == "staff" and created["stores"] == ["S2"]
-    assert users.authenticate(shop, "nia@shop.test", "a good secret 1").role == "staff"
+    assert signin.authenticate(shop, "nia@shop.test", "a good secret 1").role == "staff"
 
 
 def test_admin__add_owner(admin: AppTest, shop: Database) -> None:
@@ -96,7 +96,7 @@ def test_admin__reset_password(admin: AppTest, shop: Database) -> None:
     at.text_input(key=f"reset_password_value:{STAFF_EMAIL}").input("reset secret 22")
     at.button(key=f"FormSubmitter:reset_password:{STAFF_EMAIL}-Reset password").click().run()
     assert not at.exception
-    assert users.authenticate(shop, STAFF_EMAIL, "reset secret 22").email == STAFF_EMAIL
+    assert signin.authenticate(shop, STAFF_EMAIL, "reset secret 22").email == STAFF_EMAIL
 
 
 def test_admin__reset_password_too_short_is_refused(admin: AppTest, shop: Database) -> None:
@@ -104,7 +104,7 @@ def test_admin__reset_password_too_short_is_refused(admin: AppTest, shop: Databa
     at.text_input(key=f"reset_password_value:{STAFF_EMAIL}").input("short")
     at.button(key=f"FormSubmitter:reset_password:{STAFF_EMAIL}-Reset password").click().run()
     assert any("at least 8 characters" in t for t in texts(at.error))
-    assert users.authenticate(shop, STAFF_EMAIL, PASSWORD).email == STAFF_EMAIL
+    assert signin.authenticate(shop, STAFF_EMAIL, PASSWORD).email == STAFF_EMAIL
 
 
 def test_admin__deactivate_then_reactivate(admin: AppTest, shop: Database) -> None:
@@ -126,7 +126,7 @@ def test_admin__owner_cannot_deactivate_themself(admin: AppTest) -> None:
 def test_admin__unlock(admin: AppTest, shop: Database) -> None:
     for _ in range(5):
         with pytest.raises(Exception, match=r"not correct|locked"):
-            users.authenticate(shop, STAFF_EMAIL, "wrong password 1")
+            signin.authenticate(shop, STAFF_EMAIL, "wrong password 1")
     at = admin.run()
     at = manage(at, STAFF_EMAIL)
     assert not at.button(key=f"unlock:{STAFF_EMAIL}").disabled

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.base.permissions import SYSTEM
 from core.db import Database
-from core.domain import users
+from core.domain import signin, users
 from tests.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL
 from tests.test_app_support import app_test, fast_hashing, sign_in_as  # noqa: F401  (autouse fixture)
 
@@ -122,7 +122,7 @@ def test_sign_in__a_strangers_lock_does_not_keep_the_owner_out(
 ) -> None:
     client_ip[0] = "203.0.113.66"
     stranger = app_test(shop, monkeypatch).run()
-    for _ in range(users.MAX_FAILED_LOGINS):
+    for _ in range(signin.MAX_FAILED_LOGINS):
         stranger = sign_in(stranger, OWNER_EMAIL, "guess 123456")
     assert any("locked for 15 minutes" in t for t in texts(stranger.error))
     stranger = sign_in(stranger, OWNER_EMAIL, PASSWORD)
@@ -143,7 +143,7 @@ def test_sign_in__the_fifth_answer_is_the_same_for_an_unknown_account(
         client_ip[0] = f"192.0.2.{n + 1}"
         at = app_test(shop, monkeypatch).run()
         answers[email] = []
-        for _ in range(users.MAX_FAILED_LOGINS + 1):
+        for _ in range(signin.MAX_FAILED_LOGINS + 1):
             at = sign_in(at, email, "guess 123456")
             answers[email].append(texts(at.error))
     assert answers[STAFF_EMAIL] == answers["nobody@shop.test"]
@@ -173,7 +173,7 @@ def test_sign_in__the_cookie_is_secure_when_served_over_https(shop: Database, mo
 def test_sign_in__owner_unlock_lets_the_user_in_again(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(5):
         with pytest.raises(Exception, match=r"not correct|locked"):
-            users.authenticate(shop, STAFF_EMAIL, "wrong password 1")
+            signin.authenticate(shop, STAFF_EMAIL, "wrong password 1")
     owner_at = sign_in_as(app_test(shop, monkeypatch), OWNER_EMAIL)
     owner_at.switch_page("pages/admin.py").run()
     owner_at.selectbox(key="manage_user").select(STAFF_EMAIL).run()
@@ -289,9 +289,9 @@ def test_account__password_change_keeps_this_session_and_ends_others(
     assert any("Your password is changed" in t for t in texts(at.success))
     other.run()
     assert not signed_in(other)
-    assert users.authenticate(shop, STAFF_EMAIL, "brand new secret 9").email == STAFF_EMAIL
+    assert signin.authenticate(shop, STAFF_EMAIL, "brand new secret 9").email == STAFF_EMAIL
     with pytest.raises(Exception, match="not correct"):
-        users.authenticate(shop, STAFF_EMAIL, PASSWORD)
+        signin.authenticate(shop, STAFF_EMAIL, PASSWORD)
 
 
 def test_account__password_change_keeps_this_session_on_a_host_whose_clock_runs_behind(
@@ -319,14 +319,14 @@ def test_account__wrong_current_password_changes_nothing(shop: Database, monkeyp
     at = change_password(sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL), "wrong password 1", "brand new 9")
     assert not at.exception and signed_in(at)
     assert "The current password is not correct." in texts(at.error)
-    assert users.authenticate(shop, STAFF_EMAIL, PASSWORD).email == STAFF_EMAIL
+    assert signin.authenticate(shop, STAFF_EMAIL, PASSWORD).email == STAFF_EMAIL
 
 
 def test_account__wrong_current_passwords_lock_and_are_audited_like_sign_ins(
     shop: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     at = sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL)
-    for n in range(users.MAX_FAILED_LOGINS):
+    for n in range(signin.MAX_FAILED_LOGINS):
         at = change_password(at, f"guess {n:06d}", "brand new secret 9")
         assert not at.exception and signed_in(at)
     assert any("locked for 15 minutes" in t for t in texts(at.error))
@@ -338,14 +338,14 @@ def test_account__wrong_current_passwords_lock_and_are_audited_like_sign_ins(
             "SELECT count(*) FROM audit WHERE action = 'user.change_password' AND outcome = 'denied' AND actor = $1",
             [STAFF_EMAIL],
         )
-    assert denied == users.MAX_FAILED_LOGINS
+    assert denied == signin.MAX_FAILED_LOGINS
 
 
 def test_account__mismatched_new_passwords_change_nothing(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     at = sign_in_as(app_test(shop, monkeypatch), STAFF_EMAIL)
     at = change_password(at, PASSWORD, "brand new secret 9", "brand new secret 8")
     assert "The two new passwords are not the same." in texts(at.error)
-    assert users.authenticate(shop, STAFF_EMAIL, PASSWORD).email == STAFF_EMAIL
+    assert signin.authenticate(shop, STAFF_EMAIL, PASSWORD).email == STAFF_EMAIL
 
 
 # ---- errors ---------------------------------------------------------------------------------------------------

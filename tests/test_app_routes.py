@@ -16,7 +16,7 @@ from streamlit.web.server.app_discovery import discover_asgi_app
 from core import open_db
 from core.base.errors import AuthError
 from core.db import Database
-from core.domain import users
+from core.domain import signin
 from tests.conftest import ROOT, STAFF_EMAIL
 from tests.test_app_support import fast_hashing  # noqa: F401  (autouse fixture)
 
@@ -121,7 +121,7 @@ def test_healthz__503_when_the_database_does_not_answer(
 
 def test_metrics__prometheus_text_with_counts_by_action_and_outcome(shop: Database, app_module: ModuleType) -> None:
     with pytest.raises(AuthError):
-        users.authenticate(shop, STAFF_EMAIL, "wrong password 1")
+        signin.authenticate(shop, STAFF_EMAIL, "wrong password 1")
     response = app_module.metrics(None)
     text = response.body.decode()
     assert response.media_type.startswith("text/plain")

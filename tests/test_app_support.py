@@ -26,7 +26,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from core.db import Database
-from core.domain.users import actor_for
+from core.domain.signin import actor_for
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -91,7 +91,7 @@ def test_support__app_py_runs_on_every_rerun_once_v1_pages_are_off(
 ) -> None:
     """Without ``force_v2_pages`` the second run would execute the page file alone; with it, app.py re-checks
     the session each run, so ending the session in the database signs this AppTest out."""
-    from core.domain.users import end_sessions
+    from core.domain.signin import end_sessions
 
     at = sign_in_as(app_test(shop, monkeypatch), "staff@shop.test")
     at.switch_page("pages/account.py").run()

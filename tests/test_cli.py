@@ -142,7 +142,7 @@ def _lock_out(db_target, email, client="203.0.113.9"):
     """Lock ``email`` out from ``client`` and slow every new client down (as a guessing run would)."""
     from core.base.errors import AuthError
     from core.domain import signin_throttle
-    from core.domain.users import authenticate
+    from core.domain.signin import authenticate
 
     db = open_db(db_target)
     try:
@@ -157,7 +157,7 @@ def _lock_out(db_target, email, client="203.0.113.9"):
 
 def _can_sign_in(db_target, email, password, client="203.0.113.9"):
     from core.base.errors import AuthError
-    from core.domain.users import authenticate
+    from core.domain.signin import authenticate
 
     db = open_db(db_target)
     try:

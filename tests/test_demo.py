@@ -15,8 +15,9 @@ from core.base.permissions import SYSTEM, Actor
 from core.db import Database
 from core.domain.catalog import add_store
 from core.domain.check import check
+from core.domain.signin import actor_for
 from core.domain.stock import record_sale
-from core.domain.users import actor_for, create_first_owner
+from core.domain.users import create_first_owner
 from core.tools.cli import main
 from core.tools.demo import MAX_PRODUCTS, MAX_STORES, generate
 

@@ -248,7 +248,8 @@ def test_staff_history_shows_only_their_imports(shop: Database) -> None:
 
 
 def test_real_staff_account__actor_from_the_users_table(shop: Database) -> None:
-    from core.domain.users import actor_for, add_user
+    from core.domain.signin import actor_for
+    from core.domain.users import add_user
 
     add_user(shop, SYSTEM, "real@shop.test", "correct horse 42", "staff", name="Real", stores=["S2"])
     staff = actor_for(shop, "real@shop.test")

@@ -30,8 +30,8 @@ from core.base.permissions import SYSTEM
 from core.db import Database, Tx
 from core.domain.catalog import get_product, update_product
 from core.domain.check import check
+from core.domain.signin import actor_for
 from core.domain.stock import get_stock, record_sale
-from core.domain.users import actor_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SKUS = ("RICE-5KG", "MILK-1L", "SOAP-100")

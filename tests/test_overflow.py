@@ -122,7 +122,8 @@ def test_a_numeric_overflow_while_reading_is_not_said_as_a_failed_save(db: Datab
 
 
 def test_dashboard_and_report_pages__largest_legal_values(big: Database, app_db: str) -> None:
-    from core.domain.users import actor_for, add_user
+    from core.domain.signin import actor_for
+    from core.domain.users import add_user
 
     add_user(big, SYSTEM, "boss@shop.test", "correct horse 42", "owner")
     owner = actor_for(big, "boss@shop.test")

@@ -438,8 +438,8 @@ def test_latest_change__moves_when_a_lower_audit_id_commits_after_a_higher_one(s
 
     monkeypatch.setenv("INVENTORY_STRICT_POOL", "0")  # two transactions from one thread, on purpose
     with shop.transaction() as first:
-        audit_write(first, "a@x.test", "test.first", "test", "1")  # the lower id
+        audit_write(first, actor="a@x.test", action="test.first", entity="test", entity_id="1")  # the lower id
         with shop.transaction() as second:
-            audit_write(second, "b@x.test", "test.second", "test", "2")
+            audit_write(second, actor="b@x.test", action="test.second", entity="test", entity_id="2")
         seen = latest_change(shop)  # what a reader in another process caches under
     assert latest_change(shop) != seen

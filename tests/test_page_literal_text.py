@@ -22,8 +22,9 @@ from core.domain import audit
 from core.domain.catalog import add_store, create_product
 from core.domain.ops import transact
 from core.domain.orders import create_order
+from core.domain.signin import actor_for
 from core.domain.stock import stock_in
-from core.domain.users import actor_for, add_user
+from core.domain.users import add_user
 from pages.ui import chart_text, md
 from tests.conftest import PASSWORD, run_page
 
@@ -66,9 +67,8 @@ def hostile(db: Database, app_db: str) -> Database:
     create_product(db, SYSTEM, SKU, NAME, CATEGORY, "2.00", 50, vendor=VENDOR)
     stock_in(db, SYSTEM, STORE, SKU, 20, vendor=VENDOR, reason=REASON)
     create_order(db, SYSTEM, STORE, [{"sku": SKU, "quantity": 1}], customer=CUSTOMER)
-    transact(
-        db, lambda tx: audit.write(tx, "sam@shop.test", "product.create", "product", SKU, None, None, "denied", DETAIL)
-    )
+    denied = {"actor": "sam@shop.test", "action": "product.create", "entity": "product", "entity_id": SKU}
+    transact(db, lambda tx: audit.write(tx, **denied, outcome="denied", detail=DETAIL))
     return db
 
 

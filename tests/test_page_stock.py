@@ -9,8 +9,9 @@ import pytest
 
 from core.base.permissions import SYSTEM
 from core.domain.catalog import add_vendor
+from core.domain.signin import actor_for
 from core.domain.stock import get_stock
-from core.domain.users import actor_for, add_user
+from core.domain.users import add_user
 from tests.conftest import page_opener
 
 PAGE = "stock.py"

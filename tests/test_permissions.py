@@ -11,6 +11,7 @@ from core.domain.backup import backup
 from core.domain.catalog import add_store, add_vendor, create_product, deactivate_product, update_product, update_store
 from core.domain.catalog import update_vendor as change_vendor
 from core.domain.orders import cancel_order, create_order, ship_order
+from core.domain.sessions import rotate_secret
 from core.domain.stock import get_stock, record_removal, record_sale, set_count, stock_in, transfer
 from core.domain.users import add_user, assign_stores, reset_password, set_active, unlock
 from tests.conftest import table_rows
@@ -41,6 +42,7 @@ OWNER_ONLY = {
     "system.manage",
 }
 OWN, OTHER = 1, 2
+STAFF = "staff@shop.test"
 
 
 def test_rules__cover_exactly_the_known_actions():
@@ -140,6 +142,7 @@ STAFF_REFUSALS = {
     "ship other store": ("order.ship", lambda db, a, o: ship_order(db, a, o)),
     "cancel other store": ("order.cancel", lambda db, a, o: cancel_order(db, a, o)),
     "backup": ("system.manage", lambda db, a, o: backup(db, a, db.target + ".backups")),
+    "rotate the cookie key": ("system.manage", lambda db, a, o: rotate_secret(db, a)),
 }
 
 
@@ -176,7 +179,7 @@ def test_owner__may_do_what_staff_may_not(shop, owner):
 
 
 def test_staff_with_a_newly_assigned_store__may_work_there(shop, owner):
-    from core.domain.users import actor_for
+    from core.domain.signin import actor_for
 
     assign_stores(shop, owner, "staff@shop.test", ["S1", "S2"])
     staff = actor_for(shop, "staff@shop.test")
@@ -195,18 +198,65 @@ INVALID_STAFF_ATTEMPTS = {
     "user with a short password": ("user.manage", lambda db, a: add_user(db, a, "bad", "short", "owner")),
     "reset to a short password": ("user.manage", lambda db, a: reset_password(db, a, "owner@shop.test", "x")),
     "deactivate oneself": ("user.manage", lambda db, a: set_active(db, a, "staff@shop.test", False)),
+    "assign unknown stores": ("user.manage", lambda db, a: assign_stores(db, a, "nobody@shop.test", ["NOPE"])),
+    "unlock an unknown account": ("user.manage", lambda db, a: unlock(db, a, "nobody@shop.test")),
+    "deactivate an unknown product": ("product.deactivate", lambda db, a: deactivate_product(db, a, "NOPE", 1)),
+    "vendor with a long contact": ("vendor.manage", lambda db, a: change_vendor(db, a, "Nobody", contact="x" * 500)),
 }
 
 
 @pytest.mark.parametrize("case", sorted(INVALID_STAFF_ATTEMPTS))
-def test_staff_refusal__with_invalid_input_is_still_denied_and_audited(shop, staff, case):
+def test_staff_refusal__with_invalid_input_is_still_denied_and_audited_once(shop, staff, case):
     action, attempt = INVALID_STAFF_ATTEMPTS[case]
-    before = _everything_but_audit(shop)
+    before, audit_before = _everything_but_audit(shop), _audit_rows(shop)
     with pytest.raises(PermissionDenied):
         attempt(shop, staff)
     assert _everything_but_audit(shop) == before
-    last = _audit_rows(shop)[-1]
-    assert (last["actor"], last["action"], last["outcome"]) == ("staff@shop.test", action, "denied")
+    new_rows = _audit_rows(shop)[len(audit_before) :]
+    assert [(r["actor"], r["action"], r["outcome"]) for r in new_rows] == [("staff@shop.test", action, "denied")]
+
+
+# ---- the owner's operations: one ok row each, with what changed ---------------------------------------------------
+
+OWNER_CHANGES = {
+    "add store": ("store.add", "S9", False, lambda db, a: add_store(db, a, "S9", "Ninth")),
+    "rename store": ("store.update", "S1", True, lambda db, a: update_store(db, a, "S1", name="Renamed")),
+    "add vendor": ("vendor.add", "Fresh Ltd", False, lambda db, a: add_vendor(db, a, "Fresh Ltd")),
+    "change vendor": ("vendor.update", "Amul", True, lambda db, a: change_vendor(db, a, "Amul", contact="me")),
+    "create product": ("product.create", "NEW", False, lambda db, a: create_product(db, a, "NEW", "N", "M", "1")),
+    "change price": (
+        "product.update",
+        "RICE-5KG",
+        True,
+        lambda db, a: update_product(db, a, "RICE-5KG", 1, unit_price="1"),
+    ),
+    "deactivate product": ("product.update", "RICE-5KG", True, lambda db, a: deactivate_product(db, a, "RICE-5KG")),
+    "add user": (
+        "user.add",
+        "x@shop.test",
+        False,
+        lambda db, a: add_user(db, a, "x@shop.test", "long enough 1", "staff"),
+    ),
+    "deactivate user": ("user.deactivate", STAFF, True, lambda db, a: set_active(db, a, STAFF, False)),
+    "reset password": ("user.reset_password", STAFF, True, lambda db, a: reset_password(db, a, STAFF, "new secret 12")),
+    "assign stores": ("user.assign_stores", STAFF, True, lambda db, a: assign_stores(db, a, STAFF, ["S1", "S2"])),
+    "unlock": ("user.unlock", STAFF, True, lambda db, a: unlock(db, a, STAFF)),
+    "rotate the cookie key": ("auth.rotate_secret", "cookie_secret", False, lambda db, a: rotate_secret(db, a)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OWNER_CHANGES))
+def test_owner_change__writes_exactly_one_ok_row_with_what_changed(shop, owner, case):
+    action, entity_id, has_before, change = OWNER_CHANGES[case]
+    with shop.reader() as tx:
+        last = tx.scalar("SELECT max(id) FROM audit")
+    change(shop, owner)
+    with shop.reader() as tx:
+        rows = tx.dicts("SELECT actor, action, entity_id, before, after, outcome FROM audit WHERE id > $1", [last])
+    assert [(r["actor"], r["action"], r["entity_id"], r["outcome"]) for r in rows] == [
+        (owner.email, action, entity_id, "ok")
+    ]
+    assert (rows[0]["before"] is not None) is has_before and rows[0]["after"] is not None
 
 
 # ---- a page left open after the account changed -------------------------------------------------------------

@@ -1,5 +1,5 @@
 """core.domain.sessions: cookie settings without default secrets, the authenticator's credentials, cookie validation
-against tokens_valid_after, and the health probe."""
+against tokens_valid_after; and the health probe (core.reads.system)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from core.base.errors import AuthError, ValidationError
 from core.db import Database
 from core.db.schema import get_setting
-from core.domain import sessions, users
+from core.domain import sessions, signin, users
+from core.reads import system
 from tests.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL
 from tests.test_app_support import fast_hashing  # noqa: F401  (autouse fixture)
 
@@ -106,19 +107,19 @@ def test_cookie__a_fresh_cookie_signs_in(shop: Database, settings: sessions.Sess
 
 def test_cookie__issued_before_logout_is_refused(shop: Database, settings: sessions.SessionSettings) -> None:
     token = token_for(STAFF_EMAIL, settings, datetime.now(UTC) - timedelta(seconds=5))
-    users.end_sessions(shop, STAFF_EMAIL)
+    signin.end_sessions(shop, STAFF_EMAIL)
     with pytest.raises(AuthError, match="session has ended"):
         sessions.actor_from_cookie(shop, token, settings)
 
 
 def test_cookie__issued_after_logout_is_accepted(shop: Database, settings: sessions.SessionSettings) -> None:
-    users.end_sessions(shop, STAFF_EMAIL)
+    signin.end_sessions(shop, STAFF_EMAIL)
     assert sessions.actor_from_cookie(shop, token_for(STAFF_EMAIL, settings, later()), settings).email == STAFF_EMAIL
 
 
 def test_cookie__issued_before_a_password_change_is_refused(shop: Database, staff: Any, settings) -> None:
     token = token_for(STAFF_EMAIL, settings, datetime.now(UTC) - timedelta(seconds=5))
-    users.change_own_password(shop, staff, PASSWORD, "brand new secret 9")
+    signin.change_own_password(shop, staff, PASSWORD, "brand new secret 9")
     with pytest.raises(AuthError):
         sessions.actor_from_cookie(shop, token, settings)
 
@@ -133,11 +134,11 @@ def test_cookie__of_a_deactivated_user_is_refused(shop: Database, owner: Any, se
 def test_cookie__of_a_locked_user_still_works(shop: Database, settings: sessions.SessionSettings) -> None:
     """A lock stops password guessing; five wrong guesses by someone else must not sign the real user out."""
     token = token_for(STAFF_EMAIL, settings, later())
-    for _ in range(users.MAX_FAILED_LOGINS):
+    for _ in range(signin.MAX_FAILED_LOGINS):
         with pytest.raises(AuthError):
-            users.authenticate(shop, STAFF_EMAIL, "wrong password 1")
+            signin.authenticate(shop, STAFF_EMAIL, "wrong password 1")
     with pytest.raises(AuthError, match="locked"):
-        users.authenticate(shop, STAFF_EMAIL, PASSWORD)
+        signin.authenticate(shop, STAFF_EMAIL, PASSWORD)
     assert sessions.actor_from_cookie(shop, token, settings).email == STAFF_EMAIL
 
 
@@ -170,7 +171,7 @@ def test_cookie__unknown_user_is_refused(shop: Database, settings: sessions.Sess
 def test_session__a_live_session_ends_at_logout(shop: Database) -> None:
     started = datetime.now(UTC)
     assert sessions.session_actor(shop, STAFF_EMAIL, later()).email == STAFF_EMAIL
-    users.end_sessions(shop, STAFF_EMAIL)
+    signin.end_sessions(shop, STAFF_EMAIL)
     with pytest.raises(AuthError):
         sessions.session_actor(shop, STAFF_EMAIL, started)
 
@@ -179,7 +180,7 @@ def test_session__a_live_session_ends_at_logout(shop: Database) -> None:
 
 
 def test_health__ok_when_the_database_answers(db: Database) -> None:
-    report = sessions.health(db)
+    report = system.health(db)
     assert report["ok"] is True and report["schema_version"] >= 1
 
 
@@ -188,7 +189,7 @@ def test_health__not_ok_when_the_database_is_closed(tmp_path: Any) -> None:
 
     closed = open_db(str(tmp_path / "closed.duckdb"))
     closed.close()
-    report = sessions.health(closed)
+    report = system.health(closed)
     assert report == {"ok": False, "database": "unavailable"}
 
 
@@ -234,7 +235,7 @@ def test_rotate_secret__new_key_and_every_session_ends(shop: Database, owner: An
         rows = tx.all("SELECT actor, entity_id, after FROM audit WHERE action = 'auth.rotate_secret'")
     assert rows == [("cli", "cookie_secret", '{"sessions_ended": 2}')]  # audited, never the key itself
     assert after.cookie_key not in str(rows) and before.cookie_key not in str(rows)
-    assert users.authenticate(shop, OWNER_EMAIL, PASSWORD).email == OWNER_EMAIL  # signing in again works
+    assert signin.authenticate(shop, OWNER_EMAIL, PASSWORD).email == OWNER_EMAIL  # signing in again works
 
 
 def test_rotate_secret__staff_are_refused_and_audited(shop: Database, staff: Any) -> None:

@@ -14,15 +14,8 @@ from core.base.errors import AuthError, ValidationError
 from core.base.permissions import SYSTEM
 from core.db import Database
 from core.domain import signin_throttle as throttle
-from core.domain.users import (
-    LOCK_MINUTES,
-    MAX_FAILED_LOGINS,
-    authenticate,
-    change_own_password,
-    list_users,
-    reset_password,
-    unlock,
-)
+from core.domain.signin import LOCK_MINUTES, MAX_FAILED_LOGINS, authenticate, change_own_password
+from core.domain.users import list_users, reset_password, unlock
 from tests.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL
 
 STRANGER, OWNER_HOME = "203.0.113.66", "198.51.100.10"
@@ -258,7 +251,7 @@ def test_the_state_is_shared_by_app_processes_on_one_postgresql_database(shop: D
     script = (
         "import sys\n"
         "from core import open_db\n"
-        "from core.domain.users import authenticate\n"
+        "from core.domain.signin import authenticate\n"
         "db = open_db(sys.argv[1])\n"
         f"for _ in range({MAX_FAILED_LOGINS}):\n"
         "    try:\n"

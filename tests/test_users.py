@@ -10,25 +10,27 @@ import pytest
 
 from core.base.errors import AuthError, NotFound, PermissionDenied, ValidationError
 from core.base.permissions import SYSTEM
-from core.domain.users import (
+from core.domain.signin import (
     LOCK_MINUTES,
     MAX_FAILED_LOGINS,
     actor_for,
-    add_user,
-    assign_stores,
     authenticate,
     change_own_password,
-    create_first_owner,
     end_sessions,
+    hash_password,
+    validate_password,
+    verify_password,
+)
+from core.domain.users import (
+    add_user,
+    assign_stores,
+    create_first_owner,
     get_user,
     has_users,
-    hash_password,
     list_users,
     reset_password,
     set_active,
     unlock,
-    validate_password,
-    verify_password,
 )
 from tests.conftest import OWNER_EMAIL, PASSWORD, REAL_GENSALT, STAFF_EMAIL
 

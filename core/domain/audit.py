@@ -42,6 +42,7 @@ def to_json(value: Any) -> str | None:
 
 def write(
     tx: Tx,
+    *,
     actor: str,
     action: str,
     entity: str,
@@ -51,7 +52,7 @@ def write(
     outcome: str = "ok",
     detail: str | None = None,
 ) -> None:
-    """Append one audit row inside ``tx``."""
+    """Append one audit row inside ``tx`` (every value by name)."""
     tx.execute(
         "INSERT INTO audit (actor, action, entity, entity_id, before, after, outcome, detail)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

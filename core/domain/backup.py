@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from core.base.errors import DiskFull, ValidationError, from_os_error, is_disk_full
-from core.base.permissions import Actor, require
+from core.base.permissions import Actor
 from core.db import Database, Tx
-from core.domain import audit
-from core.domain.ops import run
+from core.domain.ops import Change, run
 
 SECRET_SETTINGS = ("cookie_secret",)  # settings rows that stay out of every backup
 LEAVE_OUT = {"settings": "key IN (" + ", ".join(f"'{k}'" for k in SECRET_SETTINGS) + ")"}
@@ -34,8 +33,7 @@ def backup(db: Database, actor: Actor, directory: str | Path) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
     target = folder / f"inventory-{stamp}.duckdb"
 
-    def body(tx: Any) -> dict[str, Any]:
-        require(actor, "system.manage", entity="database", entity_id="backup")  # inside run: a refusal is audited
+    def body(tx: Any) -> Change[dict[str, Any]]:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except FileExistsError as exc:
@@ -50,10 +48,9 @@ def backup(db: Database, actor: Actor, directory: str | Path) -> dict[str, Any]:
             ) from exc
         if not target.exists():  # a retried transaction must not copy twice
             write_backup(db, tx, target)
-        audit.write(tx, actor.email, "system.backup", "database", str(target), None, {"path": str(target)})
-        return {"path": str(target)}
+        return Change({"path": str(target)}, entity_id=str(target), after={"path": str(target)})
 
-    result = run(db, actor, "system.backup", body, entity="database", entity_id=str(target))
+    result = run(db, actor, "system.backup", body, entity="database", entity_id=str(target), permission="system.manage")
     result["bytes"] = target.stat().st_size
     return result
 

@@ -7,6 +7,7 @@ changes any of this (``core.base.permissions``); every change writes its audit r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from core.base.errors import Conflict, ConflictError, ValidationError
@@ -22,60 +23,92 @@ from core.base.validate import (
     collect,
 )
 from core.db import Database, Tx
+from core.db.sql import Params
 from core.domain import audit
 from core.domain.lookups import product_by_sku, store_by_code, vendor_id
-from core.domain.ops import refuse_early, run
+from core.domain.ops import Change, run
 
 EDITABLE_PRODUCT_FIELDS = ("name", "category", "unit_price", "reorder_level", "vendor", "active")
+
+
+_Step = tuple[Callable[[Tx], dict[str, Any]], Callable[[], list[Any]], str]  # fetch, clean, UPDATE
 
 
 # ---- stores ---------------------------------------------------------------------------------------------------
 
 
-def add_store(db: Database, actor: Actor, code: str, name: str) -> dict[str, Any]:
-    """Create a store. Raises ``ValidationError`` (bad or duplicate code), ``PermissionDenied``."""
-    refuse_early(db, actor, "store.add", "store.manage", entity="store", entity_id=code, attempted={"name": name})
-    values = collect(
-        {
-            "code": lambda: clean_store_code(code),
-            "name": lambda: clean_text("name", name, NAME_MAX),
-        }
+def _add_named(
+    db: Database, actor: Actor, entity: str, checks: dict[str, Any], attempted: dict[str, Any], sql: tuple[str, str]
+) -> dict[str, Any]:
+    """Create one store or vendor. ``checks`` clean the input (after the permission; the first is the key),
+    ``sql`` is (find a row with that key, case-insensitive; insert the cleaned values in ``checks``' order).
+    Raises ``ValidationError`` (bad or taken key), ``PermissionDenied``."""
+    key = next(iter(checks))
+    find, insert = sql
+
+    def body(tx: Tx) -> Change[dict[str, Any]]:
+        values = collect(checks)
+        if tx.scalar(find, [values[key]]) is not None:
+            taken = "A store with code" if entity == "store" else "A vendor named"
+            raise ValidationError.single(key, f"{taken} {values[key]} already exists.")
+        row = tx.dicts(insert, list(values.values()))[0]
+        return Change(row, entity_id=row[key], after=row)
+
+    raw = attempted.pop(key)
+    return run(
+        db,
+        actor,
+        f"{entity}.add",
+        body,
+        entity=entity,
+        entity_id=raw,
+        permission=f"{entity}.manage",
+        attempted=attempted,
     )
 
-    def body(tx: Tx) -> dict[str, Any]:
-        require(actor, "store.manage", entity="store", entity_id=values["code"], attempted=values)
-        if tx.scalar("SELECT id FROM stores WHERE upper(code) = upper($1)", [values["code"]]) is not None:
-            raise ValidationError.single("code", f"A store with code {values['code']} already exists.")
-        row = tx.dicts(
-            "INSERT INTO stores (code, name) VALUES ($1, $2) RETURNING id, code, name, active, version",
-            [values["code"], values["name"]],
-        )[0]
-        audit.write(tx, actor.email, "store.add", "store", row["code"], None, row)
-        return row
 
-    return run(db, actor, "store.add", body, entity="store", entity_id=values["code"])
+def add_store(db: Database, actor: Actor, code: str, name: str) -> dict[str, Any]:
+    """Create a store. Raises ``ValidationError`` (bad or duplicate code), ``PermissionDenied``."""
+    checks = {"code": lambda: clean_store_code(code), "name": lambda: clean_text("name", name, NAME_MAX)}
+    find = "SELECT id FROM stores WHERE upper(code) = upper($1)"
+    insert = "INSERT INTO stores (code, name) VALUES ($1, $2) RETURNING id, code, name, active, version"
+    return _add_named(db, actor, "store", checks, {"code": code, "name": name}, (find, insert))
+
+
+def _update_named(
+    db: Database, actor: Actor, entity: str, key: str, attempted: dict[str, Any], step: _Step
+) -> dict[str, Any]:
+    """Change one store or vendor. ``step`` is (``fetch(tx)``: the row before; ``clean()``: the new values, cleaned
+    after the permission; the UPDATE of row ``$1`` with them as ``$2``...). Raises ``NotFound``,
+    ``ValidationError``, ``PermissionDenied``."""
+    fetch, clean, update = step
+
+    def body(tx: Tx) -> Change[dict[str, Any]]:
+        values = clean()
+        before = fetch(tx)
+        after = tx.dicts(update, [before["id"], *values])[0]
+        return Change(after, entity_id=before["code" if entity == "store" else "name"], before=before, after=after)
+
+    permission = f"{entity}.manage"
+    return run(
+        db, actor, f"{entity}.update", body, entity=entity, entity_id=key, permission=permission, attempted=attempted
+    )
 
 
 def update_store(
     db: Database, actor: Actor, code: str, *, name: str | None = None, active: bool | None = None
 ) -> dict[str, Any]:
     """Rename and/or (de)activate a store. Raises ``NotFound``, ``ValidationError``, ``PermissionDenied``."""
-    attempted = {"name": name, "active": active}
-    refuse_early(db, actor, "store.update", "store.manage", entity="store", entity_id=code, attempted=attempted)
-    new_name = clean_text("name", name, NAME_MAX) if name is not None else None
+    update = (
+        "UPDATE stores SET name = coalesce($2, name), active = coalesce($3, active), version = version + 1,"
+        " updated_at = now() WHERE id = $1 RETURNING id, code, name, active, version"
+    )
 
-    def body(tx: Tx) -> dict[str, Any]:
-        require(actor, "store.manage", entity="store", entity_id=code, attempted={"name": name, "active": active})
-        before = store_by_code(tx, code)
-        after = tx.dicts(
-            "UPDATE stores SET name = coalesce($2, name), active = coalesce($3, active), version = version + 1,"
-            " updated_at = now() WHERE id = $1 RETURNING id, code, name, active, version",
-            [before["id"], new_name, active],
-        )[0]
-        audit.write(tx, actor.email, "store.update", "store", before["code"], before, after)
-        return after
+    def clean() -> list[Any]:
+        return [clean_text("name", name, NAME_MAX) if name is not None else None, active]
 
-    return run(db, actor, "store.update", body, entity="store", entity_id=code)
+    step = (lambda tx: store_by_code(tx, code), clean, update)
+    return _update_named(db, actor, "store", code, {"name": name, "active": active}, step)
 
 
 def list_stores(db: Database, actor: Actor | None = None, *, include_inactive: bool = False) -> list[dict[str, Any]]:
@@ -94,52 +127,32 @@ def list_stores(db: Database, actor: Actor | None = None, *, include_inactive: b
 
 def add_vendor(db: Database, actor: Actor, name: str, contact: str | None = None) -> dict[str, Any]:
     """Create a vendor. Raises ``ValidationError`` (bad or duplicate name), ``PermissionDenied``."""
-    refuse_early(
-        db, actor, "vendor.add", "vendor.manage", entity="vendor", entity_id=name, attempted={"contact": contact}
-    )
-    values = collect(
-        {
-            "name": lambda: clean_text("name", name, NAME_MAX),
-            "contact": lambda: clean_text("contact", contact, 200, required=False),
-        }
-    )
-
-    def body(tx: Tx) -> dict[str, Any]:
-        require(actor, "vendor.manage", entity="vendor", entity_id=values["name"], attempted=values)
-        if tx.scalar("SELECT id FROM vendors WHERE lower(name) = lower($1)", [values["name"]]) is not None:
-            raise ValidationError.single("name", f"A vendor named {values['name']} already exists.")
-        row = tx.dicts(
-            "INSERT INTO vendors (name, contact) VALUES ($1, $2) RETURNING id, name, contact, active",
-            [values["name"], values["contact"]],
-        )[0]
-        audit.write(tx, actor.email, "vendor.add", "vendor", row["name"], None, row)
-        return row
-
-    return run(db, actor, "vendor.add", body, entity="vendor", entity_id=values["name"])
+    checks = {
+        "name": lambda: clean_text("name", name, NAME_MAX),
+        "contact": lambda: clean_text("contact", contact, 200, required=False),
+    }
+    find = "SELECT id FROM vendors WHERE lower(name) = lower($1)"
+    insert = "INSERT INTO vendors (name, contact) VALUES ($1, $2) RETURNING id, name, contact, active"
+    return _add_named(db, actor, "vendor", checks, {"name": name, "contact": contact}, (find, insert))
 
 
 def update_vendor(
     db: Database, actor: Actor, name: str, *, contact: str | None = None, active: bool | None = None
 ) -> dict[str, Any]:
     """Change a vendor's contact or active flag. Raises ``NotFound``, ``PermissionDenied``."""
-    attempted = {"contact": contact, "active": active}
-    refuse_early(db, actor, "vendor.update", "vendor.manage", entity="vendor", entity_id=name, attempted=attempted)
-    new_contact = clean_text("contact", contact, 200, required=False) if contact is not None else None
 
-    def body(tx: Tx) -> dict[str, Any]:
-        require(actor, "vendor.manage", entity="vendor", entity_id=name, attempted={"contact": contact})
-        vid = vendor_id(tx, name)
-        before = tx.dicts("SELECT id, name, contact, active FROM vendors WHERE id = $1", [vid])[0]
-        after = tx.dicts(
-            "UPDATE vendors SET contact = CASE WHEN $4 THEN $2 ELSE contact END, active = coalesce($3, active)"
-            " WHERE id = $1"
-            " RETURNING id, name, contact, active",
-            [vid, new_contact, active, contact is not None],
-        )[0]
-        audit.write(tx, actor.email, "vendor.update", "vendor", name, before, after)
-        return after
+    def fetch(tx: Tx) -> dict[str, Any]:
+        return tx.dicts("SELECT id, name, contact, active FROM vendors WHERE id = $1", [vendor_id(tx, name)])[0]
 
-    return run(db, actor, "vendor.update", body, entity="vendor", entity_id=name)
+    def clean() -> list[Any]:
+        new_contact = clean_text("contact", contact, 200, required=False) if contact is not None else None
+        return [new_contact, active, contact is not None]
+
+    update = (
+        "UPDATE vendors SET contact = CASE WHEN $4 THEN $2 ELSE contact END, active = coalesce($3, active)"
+        " WHERE id = $1 RETURNING id, name, contact, active"
+    )
+    return _update_named(db, actor, "vendor", name, {"contact": contact, "active": active}, (fetch, clean, update))
 
 
 def list_vendors(db: Database, *, include_inactive: bool = False) -> list[dict[str, Any]]:
@@ -185,34 +198,25 @@ def create_product(
     bad field or a duplicate SKU, ``PermissionDenied``."""
     raw = {"name": name, "category": category, "unit_price": unit_price, "reorder_level": reorder_level}
     raw["vendor"] = vendor
-    refuse_early(db, actor, "product.create", "product.create", entity="product", entity_id=sku, attempted=raw)
-    checks = {"sku": lambda: clean_sku(sku), "fields": lambda: _product_checks(raw, new=True)}
-    values = collect(checks)
-    fields, clean = values["fields"], values["sku"]
 
-    def body(tx: Tx) -> dict[str, Any]:
-        require(actor, "product.create", entity="product", entity_id=clean, attempted={"sku": clean, **fields})
+    def body(tx: Tx) -> Change[dict[str, Any]]:
+        values = collect({"sku": lambda: clean_sku(sku), "fields": lambda: _product_checks(raw, new=True)})
+        fields, clean = values["fields"], values["sku"]
         if tx.scalar("SELECT id FROM products WHERE sku = $1", [clean]) is not None:
             raise ValidationError.single("sku", f"A product with SKU {clean} already exists.")
         vid = vendor_id(tx, fields.get("vendor"), create=True)
+        columns = [fields["name"], fields["category"], fields["unit_price"], fields["reorder_level"], vid]
         tx.execute(
             "INSERT INTO products (sku, name, category, unit_price, reorder_level, vendor_id, updated_by)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            [
-                clean,
-                fields["name"],
-                fields["category"],
-                fields["unit_price"],
-                fields["reorder_level"],
-                vid,
-                actor.email,
-            ],
+            [clean, *columns, actor.email],
         )
         row = product_by_sku(tx, clean)
-        audit.write(tx, actor.email, "product.create", "product", clean, None, _public(row))
-        return row
+        return Change(row, entity_id=clean, after=_public(row))
 
-    return run(db, actor, "product.create", body, entity="product", entity_id=clean)
+    return run(
+        db, actor, "product.create", body, entity="product", entity_id=sku, permission="product.create", attempted=raw
+    )
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
@@ -241,10 +245,20 @@ def conflict_message(conflicts: list[Conflict]) -> str:
     )
 
 
+def _refuse_unknown(fields: dict[str, Any]) -> None:
+    """Column names are formatted into the UPDATE: only the editable ones get there. Raises ``ValidationError``."""
+    unknown = set(fields) - set(EDITABLE_PRODUCT_FIELDS)
+    if unknown:
+        raise ValidationError.single(
+            sorted(unknown)[0], f"These fields cannot be changed: {', '.join(sorted(unknown))}."
+        )
+
+
 def apply_product_update(
     tx: Tx, actor: Actor, sku: str, expected_version: int | None, fields: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """Inside ``tx``: apply cleaned ``fields`` to ``sku`` if its version is ``expected_version``.
+    """Inside ``tx``: apply cleaned ``fields`` to ``sku`` if its version is ``expected_version``, with its
+    ``product.update`` audit row (a step shared by ``update_product``, ``deactivate_product`` and the grid's save).
 
     Returns the new row, or ``None`` when nothing differs (no version bump). Raises ``ConflictError`` when stale,
     ``PermissionDenied`` for staff.
@@ -254,28 +268,33 @@ def apply_product_update(
     if expected_version is not None and before["version"] != expected_version:
         conflict = product_conflict(tx, sku, expected_version)
         raise ConflictError(conflict_message([conflict]), [conflict])
-    unknown = set(fields) - set(EDITABLE_PRODUCT_FIELDS)
-    if unknown:  # column names are formatted into the UPDATE below: only whitelisted ones get there
-        raise ValidationError.single(
-            sorted(unknown)[0], f"These fields cannot be changed: {', '.join(sorted(unknown))}."
-        )
+    _refuse_unknown(fields)
     changes = dict(fields)
     if "vendor" in changes:
         changes["vendor_id"] = vendor_id(tx, changes.pop("vendor"), create=True)
     changes = {k: v for k, v in changes.items() if before.get(k) != v}
     if not changes:
         return None
-    sets = ", ".join(f"{col} = ${i}" for i, col in enumerate(changes, start=3))
+    params = Params(before["id"], before["version"])
+    sets = ", ".join(f"{col} = {params.add(value)}" for col, value in changes.items())
     new_version = tx.scalar(
-        f"UPDATE products SET {sets}, version = version + 1, updated_at = now(), updated_by = ${len(changes) + 3}"
+        f"UPDATE products SET {sets}, version = version + 1, updated_at = now(), updated_by = {params.add(actor.email)}"
         " WHERE id = $1 AND version = $2 RETURNING version",
-        [before["id"], before["version"], *changes.values(), actor.email],
+        params.values,
     )
     if new_version is None:  # changed between our read and our write
         conflict = product_conflict(tx, sku, expected_version)
         raise ConflictError(conflict_message([conflict]), [conflict])
     after = product_by_sku(tx, sku)
-    audit.write(tx, actor.email, "product.update", "product", sku, _public(before), _public(after))
+    audit.write(
+        tx,
+        actor=actor.email,
+        action="product.update",
+        entity="product",
+        entity_id=sku,
+        before=_public(before),
+        after=_public(after),
+    )
     return after
 
 
@@ -286,28 +305,32 @@ def update_product(db: Database, actor: Actor, sku: str, expected_version: int |
     Returns the current row. Raises ``ValidationError``, ``NotFound``, ``ConflictError`` (with the current row),
     ``PermissionDenied``.
     """
-    refuse_early(db, actor, "product.update", "product.update", entity="product", entity_id=sku, attempted=fields)
-    unknown = set(fields) - set(EDITABLE_PRODUCT_FIELDS)
-    if unknown:
-        raise ValidationError.single(
-            sorted(unknown)[0], f"These fields cannot be changed: {', '.join(sorted(unknown))}."
-        )
-    clean = _product_checks(fields, new=False)
 
     def body(tx: Tx) -> dict[str, Any]:
+        _refuse_unknown(fields)
+        clean = _product_checks(fields, new=False)
         return apply_product_update(tx, actor, sku, expected_version, clean) or product_by_sku(tx, sku)
 
-    return run(db, actor, "product.update", body, entity="product", entity_id=sku)
+    return run(
+        db,
+        actor,
+        "product.update",
+        body,
+        entity="product",
+        entity_id=sku,
+        permission="product.update",
+        attempted=fields,
+    )
 
 
 def deactivate_product(db: Database, actor: Actor, sku: str, expected_version: int | None = None) -> dict[str, Any]:
     """Hide a product from the active catalog (its stock history stays). Same errors as ``update_product``."""
 
     def body(tx: Tx) -> dict[str, Any]:
-        require(actor, "product.deactivate", entity="product", entity_id=sku, attempted={"active": False})
         return apply_product_update(tx, actor, sku, expected_version, {"active": False}) or product_by_sku(tx, sku)
 
-    return run(db, actor, "product.deactivate", body, entity="product", entity_id=sku)
+    options = {"entity_id": sku, "permission": "product.deactivate", "attempted": {"active": False}}
+    return run(db, actor, "product.deactivate", body, entity="product", **options)
 
 
 def get_product(db: Database, sku: str) -> dict[str, Any]:

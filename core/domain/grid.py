@@ -27,6 +27,7 @@ from core.base.errors import Conflict, ConflictError, FieldError, ValidationErro
 from core.base.permissions import Actor, require
 from core.base.validate import CATEGORY_MAX, NAME_MAX, clean_int, clean_price, clean_sku, clean_text
 from core.db import Database, Tx
+from core.db.sql import Params
 from core.domain import audit
 from core.domain.catalog import apply_product_update
 from core.domain.lookups import store_by_code
@@ -220,15 +221,14 @@ def clean_edits(edits: list[RowEdit]) -> list[RowEdit]:
 
 
 def _current_rows(tx: Tx, store_id: int, skus: list[str]) -> dict[str, dict[str, Any]]:
-    params = _Params()
+    params = Params()
     store_ph = params.add(store_id)
-    marks = ", ".join(params.add(s) for s in skus)
     rows = tx.dicts(
         "SELECT p.id, p.sku, p.name, p.category, p.unit_price, p.reorder_level, p.active, p.version,"
         " p.updated_by, p.updated_at, coalesce(s.quantity, 0) AS quantity, coalesce(s.version, 1) AS stock_version,"
         " s.updated_by AS stock_updated_by, s.updated_at AS stock_updated_at"
         f" FROM products p LEFT JOIN stock s ON s.product_id = p.id AND s.store_id = {store_ph}"
-        f" WHERE p.sku IN ({marks})",
+        f" WHERE p.sku IN ({params.many(skus)})",
         params.values,
     )
     return {r["sku"]: r for r in rows}
@@ -278,68 +278,59 @@ def save_grid(
     def body(tx: Tx) -> dict[str, Any]:
         st = scoped_store(tx, actor, "stock.count", store, {e.sku: e.changes for e in edits})
         _refuse_locked_fields(actor, edits)
-        checked = clean_edits(edits)
-        line_of = {e.sku: n for n, e in enumerate(checked, start=1)}
-        cleaned = [e for e in checked if e.changes]
-        result: dict[str, Any] = {
-            "store": st["code"],
-            "products_updated": [],
-            "counts_updated": [],
-            "unchanged": [],
-            "movements": 0,
-        }
-        if not cleaned:
-            return result
-        current = _current_rows(tx, st["id"], [e.sku for e in cleaned])
-        errors = [
-            FieldError("sku", f"There is no product with SKU {e.sku}.", line_of[e.sku])
-            if e.sku not in current
-            else FieldError("sku", f"Product {e.sku} is deactivated.", line_of[e.sku])
-            for e in cleaned
-            if e.sku not in current or not current[e.sku]["active"]
-        ]
-        if errors:
-            raise ValidationError(errors=errors)
-        conflicts = [c for e in cleaned for c in _stale(e, current[e.sku], st["code"])]
-        if conflicts:
-            raise ConflictError(_conflict_message(conflicts), conflicts)
+        cleaned, current = _checked(tx, st, edits)
+        result: dict[str, Any] = {"store": st["code"], "products_updated": [], "counts_updated": [], "unchanged": []}
         for edit in cleaned:
-            row, changed = current[edit.sku], False
-            if edit.product_changes:
-                changed |= (
-                    apply_product_update(tx, actor, edit.sku, edit.product_version, edit.product_changes) is not None
-                )
-                if changed:
-                    result["products_updated"].append(edit.sku)
-            if edit.touches_stock:
-                moved = apply_count(
-                    tx,
-                    actor,
-                    st,
-                    {"id": row["id"], "sku": row["sku"]},
-                    edit.changes["quantity"],
-                    edit.stock_version,
-                    reason="count",
-                    client_op_id=client_op_id,
-                )
-                if moved:
-                    changed = True
-                    result["counts_updated"].append(edit.sku)
-                    result["movements"] += 1
-                    audit.write(
-                        tx,
-                        actor.email,
-                        "stock.count",
-                        "stock",
-                        f"{edit.sku}@{st['code']}",
-                        {"quantity": row["quantity"]},
-                        {"quantity": moved["quantity_after"]},
-                    )
-            if not changed:
-                result["unchanged"].append(edit.sku)
+            for key in _apply_row(tx, actor, st, edit, current[edit.sku], client_op_id):
+                result[key].append(edit.sku)
+        result["movements"] = len(result["counts_updated"])  # one adjustment per count that changed
         return result
 
-    return run(db, actor, "grid.save", body, entity="stock", entity_id=store, client_op_id=client_op_id)
+    options = {"entity_id": store, "permission": "stock.count", "client_op_id": client_op_id}
+    return run(db, actor, "grid.save", body, entity="stock", **options)
+
+
+def _checked(tx: Tx, st: dict[str, Any], edits: list[RowEdit]) -> tuple[list[RowEdit], dict[str, dict[str, Any]]]:
+    """The edited rows that change something, cleaned, with their current rows. Raises ``ValidationError`` (every
+    bad field, unknown or deactivated SKU), ``ConflictError`` (every stale row)."""
+    checked = clean_edits(edits)
+    line_of = {e.sku: n for n, e in enumerate(checked, start=1)}
+    cleaned = [e for e in checked if e.changes]
+    if not cleaned:
+        return [], {}
+    current = _current_rows(tx, st["id"], [e.sku for e in cleaned])
+    errors = [
+        FieldError("sku", f"There is no product with SKU {e.sku}.", line_of[e.sku])
+        if e.sku not in current
+        else FieldError("sku", f"Product {e.sku} is deactivated.", line_of[e.sku])
+        for e in cleaned
+        if e.sku not in current or not current[e.sku]["active"]
+    ]
+    if errors:
+        raise ValidationError(errors=errors)
+    conflicts = [c for e in cleaned for c in _stale(e, current[e.sku], st["code"])]
+    if conflicts:
+        raise ConflictError(_conflict_message(conflicts), conflicts)
+    return cleaned, current
+
+
+def _apply_row(
+    tx: Tx, actor: Actor, st: dict[str, Any], edit: RowEdit, row: dict[str, Any], op_id: str | None
+) -> list[str]:
+    """Apply one checked row: its product fields, then its count (with its own ``stock.count`` audit row). Returns
+    the lists of the result the row belongs in."""
+    done = []
+    if edit.product_changes and apply_product_update(tx, actor, edit.sku, edit.product_version, edit.product_changes):
+        done.append("products_updated")
+    if edit.touches_stock:
+        product, quantity = {"id": row["id"], "sku": row["sku"]}, edit.changes["quantity"]
+        moved = apply_count(tx, actor, st, product, quantity, edit.stock_version, reason="count", client_op_id=op_id)
+        if moved:
+            done.append("counts_updated")
+            counted = {"before": {"quantity": row["quantity"]}, "after": {"quantity": moved["quantity_after"]}}
+            key = f"{edit.sku}@{st['code']}"
+            audit.write(tx, actor=actor.email, action="stock.count", entity="stock", entity_id=key, **counted)
+    return done or ["unchanged"]
 
 
 def edits_from_positions(rows: list[dict[str, Any]], edited_rows: dict[Any, dict[str, Any]]) -> list[RowEdit]:

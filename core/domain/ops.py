@@ -1,10 +1,11 @@
 """The operation runner: every write in core goes through ``run``.
 
-``run`` gives an operation one transaction (retried when the driver reports a write-write conflict, so the
-retry sees the other writer's change), makes it idempotent when the caller passes a ``client_op_id`` (the
-first result is stored in ``operations`` in the same transaction and returned again for a re-submission),
-audits refusals, conflicts and unexpected errors in a transaction of their own, and logs and counts every
-outcome through ``core.base.observe``.
+``run`` refuses an actor who may never do the operation's ``permission`` before the operation looks at its input
+(audited ``denied``: the tripwire), gives the operation one transaction (retried when the driver reports a
+write-write conflict, so the retry sees the other writer's change), makes it idempotent when the caller passes a
+``client_op_id`` (the first result is stored in ``operations`` in the same transaction and returned again for a
+re-submission), writes the ok audit row from the ``Change`` the operation returns, audits refusals, conflicts and
+unexpected errors in a transaction of their own, and logs and counts every outcome through ``core.base.observe``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_random_exponential
 
@@ -27,7 +29,7 @@ from core.base.errors import (
     ValidationError,
     WriteConflict,
 )
-from core.base.permissions import Actor, can, require
+from core.base.permissions import Actor, require
 from core.base.validate import clean_op_id
 from core.db import Database, Tx
 from core.domain import audit
@@ -93,18 +95,37 @@ def _check_current_access(tx: Tx, actor: Actor, action: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Change(Generic[T]):
+    """What an operation changed, as its ``fn`` returns it to ``run``: the runner writes the operation's one ok
+    audit row (the run's actor, action and entity; this ``entity_id``, ``before`` and ``after``) in the same
+    transaction and hands ``result`` to the caller. An ``fn`` that returns anything else is returned as it is and
+    gets no row from the runner: it changed nothing, or it wrote its own rows (a grid save writes one per row)."""
+
+    result: T
+    entity_id: Any = None
+    before: Any = None
+    after: Any = None
+
+
 def run(
     db: Database,
     actor: Actor,
     action: str,
-    fn: Callable[[Tx], T],
+    fn: Callable[[Tx], Change[T] | T],
     *,
     entity: str,
     entity_id: Any = None,
+    permission: str | None = None,
+    attempted: Any = None,
     client_op_id: str | None = None,
 ) -> T:
-    """Run one operation. ``fn(tx)`` does the work, including its ok audit row, and returns the result.
+    """Run one operation. ``fn(tx)`` does the work and returns a ``Change`` (the runner writes the ok audit row)
+    or the result itself.
 
+    With ``permission``, an actor who may never do it is refused before ``fn`` runs, so before it validates its
+    input: a crafted attempt with bad values is still audited ``denied`` (the tripwire), with ``attempted``. Inside
+    the transaction the actor's account is checked again as it is now (still active, same role and stores).
     With ``client_op_id`` the result must be a JSON-serialisable dict; a repeat returns the stored result with
     ``replayed: True`` and writes nothing. Raises ``ValidationError`` for an operation id over 100 characters, and
     whatever ``fn`` raises (domain errors reach callers unchanged; ``WriteConflict`` only after every retry failed,
@@ -112,45 +133,17 @@ def run(
     """
     client_op_id = clean_op_id(client_op_id)  # before the transaction: a sentence, not the column's CHECK text
     started = time.perf_counter()
-    outcome, detail, error_id = "ok", None, None
-
-    def body(tx: Tx) -> T:
-        _check_current_access(tx, actor, action)
-        if client_op_id:
-            previous = _replayed(tx, client_op_id, action, actor.email)
-            if previous is not None:
-                return previous  # type: ignore[return-value]
-        result = fn(tx)
-        if client_op_id:
-            tx.execute(
-                "INSERT INTO operations (client_op_id, action, actor, result) VALUES ($1, $2, $3, $4)",
-                [client_op_id, action, actor.email, audit.to_json(result)],
-            )
-        return result
-
+    failure: tuple[str, str | None, str | None] | None = None
     try:
-        return transact(db, body)
-    except PermissionDenied as exc:
-        outcome, detail = "denied", exc.message
-        _audit_after(
-            db, actor, exc.action, exc.entity or entity, exc.entity_id or entity_id, exc.attempted, "denied", detail
-        )
-        raise
-    except ConflictError as exc:
-        outcome, detail = "conflict", exc.message
-        conflicts = [c.__dict__ for c in exc.conflicts] or None
-        _audit_after(db, actor, action, entity, entity_id, conflicts, "conflict", detail)
-        raise
-    except InventoryError as exc:
-        outcome, detail = exc.outcome, exc.message
-        raise
+        if permission is not None:  # before fn validates anything
+            eid = None if entity_id is None else str(entity_id).strip()
+            require(actor, permission, entity=entity, entity_id=eid, attempted=attempted)
+        return transact(db, _in_transaction(actor, action, fn, entity=entity, client_op_id=client_op_id))
     except Exception as exc:
-        error_id = uuid.uuid4().hex[:12]
-        outcome, detail = "error", f"{type(exc).__name__}: {exc}"
-        exc.error_id = error_id  # type: ignore[attr-defined]
-        _audit_after(db, actor, action, entity, entity_id, None, "error", f"error {error_id}: {detail}"[:500])
+        failure = _failed(db, actor, action, entity, entity_id, exc)
         raise
     finally:
+        outcome, detail, error_id = failure or ("ok", None, None)
         extra: dict[str, Any] = {"entity_id": None if entity_id is None else str(entity_id)}
         if detail:
             extra["detail"] = detail
@@ -161,39 +154,81 @@ def run(
         observe.record(actor.email, action, entity, outcome, time.perf_counter() - started, **extra)
 
 
+def _in_transaction(
+    actor: Actor, action: str, fn: Callable[[Tx], Change[T] | T], *, entity: str, client_op_id: str | None
+) -> Callable[[Tx], T]:
+    """The body ``run`` retries: the current-access check, a replay, ``fn``, its audit row, its stored result."""
+
+    def body(tx: Tx) -> T:
+        _check_current_access(tx, actor, action)
+        if client_op_id:
+            previous = _replayed(tx, client_op_id, action, actor.email)
+            if previous is not None:
+                return previous  # type: ignore[return-value]
+        result = fn(tx)
+        if isinstance(result, Change):
+            audit.write(
+                tx,
+                actor=actor.email,
+                action=action,
+                entity=entity,
+                entity_id=result.entity_id,
+                before=result.before,
+                after=result.after,
+            )
+            result = result.result
+        if client_op_id:
+            tx.execute(
+                "INSERT INTO operations (client_op_id, action, actor, result) VALUES ($1, $2, $3, $4)",
+                [client_op_id, action, actor.email, audit.to_json(result)],
+            )
+        return result  # type: ignore[return-value]
+
+    return body
+
+
+def _failed(
+    db: Database, actor: Actor, action: str, entity: str, entity_id: Any, exc: Exception
+) -> tuple[str, str | None, str | None]:
+    """Audit a failed operation as its kind requires; returns its ``(outcome, detail, error_id)`` for the log.
+    Refusals, conflicts and unexpected errors get an audit row; an invalid input does not."""
+    if isinstance(exc, PermissionDenied):
+        eid = exc.entity_id or entity_id
+        _audit_after(db, actor, exc.action, exc.entity or entity, eid, exc.attempted, "denied", exc.message)
+        return "denied", exc.message, None
+    if isinstance(exc, ConflictError):
+        conflicts = [c.__dict__ for c in exc.conflicts] or None
+        _audit_after(db, actor, action, entity, entity_id, conflicts, "conflict", exc.message)
+        return "conflict", exc.message, None
+    if isinstance(exc, InventoryError):
+        return exc.outcome, exc.message, None
+    error_id = uuid.uuid4().hex[:12]
+    detail = f"{type(exc).__name__}: {exc}"
+    exc.error_id = error_id  # type: ignore[attr-defined]
+    _audit_after(db, actor, action, entity, entity_id, None, "error", f"error {error_id}: {detail}"[:500])
+    return "error", detail, error_id
+
+
 def _audit_after(
     db: Database, actor: Actor, action: str, entity: str, entity_id: Any, attempted: Any, outcome: str, detail: str
 ) -> None:
     """Audit a failed operation after its own transaction was rolled back. Never hides the original error."""
-    try:
-        transact(
-            db,
-            lambda tx: audit.write(tx, actor.email, action, entity, entity_id, None, attempted, outcome, detail),
+
+    def row(tx: Tx) -> None:
+        audit.write(
+            tx,
+            actor=actor.email,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            after=attempted,
+            outcome=outcome,
+            detail=detail,
         )
+
+    try:
+        transact(db, row)
     except DiskFull:  # no room for the audit row either: say so in one line, not with a traceback
         observe.logger.warning("could not write the audit row: the disk is full", extra={"action": action})
     except Exception:  # pragma: no cover - the original error matters more than its audit row
         observe.logger.exception("could not write the audit row", extra={"action": action, "outcome": outcome})
-
-
-def refuse_early(
-    db: Database,
-    actor: Actor,
-    action: str,
-    permission: str,
-    *,
-    entity: str,
-    entity_id: Any = None,
-    attempted: Any = None,
-) -> None:
-    """Call before validating input: when ``actor`` may never do ``permission``, refuse through the runner, so
-    the attempt is audited as ``denied`` (the tripwire) even when its input is also invalid.
-    Raises ``PermissionDenied``."""
-    if can(actor, permission):
-        return
-    eid = None if entity_id is None else str(entity_id).strip()
-
-    def body(tx: Tx) -> None:
-        require(actor, permission, entity=entity, entity_id=eid, attempted=attempted)
-
-    run(db, actor, action, body, entity=entity, entity_id=eid)

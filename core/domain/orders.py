@@ -13,9 +13,8 @@ from core.base.permissions import Actor, require
 from core.base.validate import clean_int, clean_text
 from core.db import Database, Tx
 from core.db.sql import amount_sql
-from core.domain import audit
 from core.domain.lookups import store_by_code, store_by_id
-from core.domain.ops import run
+from core.domain.ops import Change, run
 from core.domain.stock import active_product, clean_lines, move, scoped_store
 
 STATUSES = ("pending", "shipped", "cancelled")
@@ -35,7 +34,7 @@ def create_order(
     cleaned = clean_lines(lines)
     who = clean_text("customer", customer, 100, required=False)
 
-    def body(tx: Tx) -> dict[str, Any]:
+    def body(tx: Tx) -> Change[dict[str, Any]]:
         st = scoped_store(tx, actor, "order.create", store, {"lines": cleaned})
         order_id = int(
             tx.scalar(
@@ -60,17 +59,47 @@ def create_order(
                 }
             )
         result = {"order_id": order_id, "store": st["code"], "status": "pending", "lines": out_lines}
-        audit.write(tx, actor.email, "order.create", "order", order_id, None, result)
-        return result
+        return Change(result, entity_id=order_id, after=result)
 
-    return run(db, actor, "order.create", body, entity="order", entity_id=store, client_op_id=client_op_id)
+    return run(
+        db,
+        actor,
+        "order.create",
+        body,
+        entity="order",
+        entity_id=store,
+        permission="order.create",
+        client_op_id=client_op_id,
+    )
+
+
+def _restock(tx: Tx, actor: Actor, store: dict[str, Any], order_id: int, client_op_id: str | None) -> list[Any]:
+    """Put every line of a cancelled order back on the shelf (``order_cancel`` movements)."""
+    lines = tx.dicts(
+        "SELECT l.product_id, l.quantity, p.sku FROM order_lines l JOIN products p ON p.id = l.product_id"
+        " WHERE l.order_id = $1 ORDER BY l.line_no",
+        [order_id],
+    )
+    return [
+        move(
+            tx,
+            actor,
+            store,
+            {"id": line["product_id"], "sku": line["sku"]},
+            line["quantity"],
+            "order_cancel",
+            order_id=order_id,
+            client_op_id=client_op_id,
+        )
+        for line in lines
+    ]
 
 
 def _transition(db: Database, actor: Actor, order_id: Any, new_status: str, client_op_id: str | None) -> dict[str, Any]:
     action = "order.ship" if new_status == "shipped" else "order.cancel"
     oid = clean_int(order_id, "order", minimum=1)
 
-    def body(tx: Tx) -> dict[str, Any]:
+    def body(tx: Tx) -> Change[dict[str, Any]]:
         rows = tx.dicts("SELECT id, store_id, status, version FROM orders WHERE id = $1", [oid])
         if not rows:
             raise NotFound(f"There is no order {oid}.")
@@ -85,30 +114,11 @@ def _transition(db: Database, actor: Actor, order_id: Any, new_status: str, clie
         if changed is None:
             verb = "shipped" if new_status == "shipped" else "cancelled"
             raise InvalidTransition(f"Order {oid} is {order['status']}; only pending orders can be {verb}.")
-        movements = []
-        if new_status == "cancelled":
-            for line in tx.dicts(
-                "SELECT l.product_id, l.quantity, p.sku FROM order_lines l JOIN products p ON p.id = l.product_id"
-                " WHERE l.order_id = $1 ORDER BY l.line_no",
-                [oid],
-            ):
-                product = {"id": line["product_id"], "sku": line["sku"]}
-                movements.append(
-                    move(
-                        tx,
-                        actor,
-                        st,
-                        product,
-                        line["quantity"],
-                        "order_cancel",
-                        order_id=oid,
-                        client_op_id=client_op_id,
-                    )
-                )
-        audit.write(tx, actor.email, action, "order", oid, {"status": "pending"}, {"status": new_status})
-        return {"order_id": oid, "store": st["code"], "status": new_status, "movements": movements}
+        movements = _restock(tx, actor, st, oid, client_op_id) if new_status == "cancelled" else []
+        result = {"order_id": oid, "store": st["code"], "status": new_status, "movements": movements}
+        return Change(result, entity_id=oid, before={"status": "pending"}, after={"status": new_status})
 
-    return run(db, actor, action, body, entity="order", entity_id=oid, client_op_id=client_op_id)
+    return run(db, actor, action, body, entity="order", entity_id=oid, permission=action, client_op_id=client_op_id)
 
 
 def ship_order(db: Database, actor: Actor, order_id: Any, *, client_op_id: str | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ The login cookie (streamlit-authenticator's HS256 JWT) carries only ``{username,
   JavaScript (the authenticator's cookie manager), so it cannot be HttpOnly; it is ``Secure`` when the page is
   served over https (``cookie_secure``) and ``SameSite=Strict``.
 - Only active accounts are handed to the authenticator, and without password hashes: passwords are checked by
-  ``core.domain.users.authenticate`` (which counts failures and locks), never by the authenticator.
+  ``core.domain.signin.authenticate`` (which counts failures and locks), never by the authenticator.
 """
 
 from __future__ import annotations
@@ -28,14 +28,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.base import observe
 from core.base.errors import AuthError, ValidationError
-from core.base.permissions import Actor, require
+from core.base.permissions import Actor
 from core.db import Database, Tx
 from core.db.schema import get_setting, set_setting
-from core.domain import audit
-from core.domain.ops import refuse_early, run
-from core.domain.users import actor_for
+from core.domain.ops import Change, run
+from core.domain.signin import actor_for
 
 DEFAULT_LIFETIME_HOURS = 8.0
 MAX_LIFETIME_HOURS = 24.0 * 30
@@ -195,26 +193,13 @@ def rotate_secret(db: Database, actor: Actor) -> dict[str, Any]:
     """A new random login cookie key in the database, and every session of every user ends (each user's
     ``tokens_valid_after`` moves to now), so no cookie signed with the old key, or issued before, signs in again.
     Audited (never the key itself). Returns ``{"users": n}``. Raises ``PermissionDenied``."""
-    refuse_early(db, actor, "auth.rotate_secret", "system.manage", entity="settings", entity_id="cookie_secret")
 
-    def body(tx: Tx) -> dict[str, Any]:
-        require(actor, "system.manage", entity="settings", entity_id="cookie_secret")
+    def body(tx: Tx) -> Change[dict[str, Any]]:
         set_setting(tx, "cookie_secret", secrets.token_urlsafe(48))
         count = int(tx.scalar("SELECT count(*) FROM users"))
         tx.execute("UPDATE users SET tokens_valid_after = now()")
-        audit.write(tx, actor.email, "auth.rotate_secret", "settings", "cookie_secret", None, {"sessions_ended": count})
-        return {"users": count}
+        return Change({"users": count}, entity_id="cookie_secret", after={"sessions_ended": count})
 
-    return run(db, actor, "auth.rotate_secret", body, entity="settings", entity_id="cookie_secret")
-
-
-def health(db: Database) -> dict[str, Any]:
-    """The app's health probe: a trivial query on the database. Never raises; ``ok`` says whether it answered."""
-    try:
-        with db.reader() as tx:
-            answered = tx.scalar("SELECT 1") == 1
-            version = tx.scalar("SELECT max(version) FROM schema_migrations")
-        return {"ok": bool(answered), "database": "ok" if answered else "no answer", "schema_version": version}
-    except Exception as exc:  # details go to the log, never to an unauthenticated caller
-        observe.logger.error("health check failed", extra={"error": f"{type(exc).__name__}: {exc}"})
-        return {"ok": False, "database": "unavailable"}
+    return run(
+        db, actor, "auth.rotate_secret", body, entity="settings", entity_id="cookie_secret", permission="system.manage"
+    )

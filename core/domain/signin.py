@@ -1,38 +1,68 @@
-"""Password checks: signing in, and the current password asked by a password change, both throttled.
+"""Signing in and what belongs to a session: password rules and checks, the signed-in actor, logging out, and
+changing one's own password.
 
 Every password check goes through ``_attempt``: first ``core.domain.signin_throttle.refusal`` (a throttled attempt is
 refused before any password is checked), then bcrypt (against a dummy hash for an unknown account, so it takes
 the same time), then one short transaction asks the throttle again, counts a failure (audited as ``denied``) or
 records the success together with what the success does. Unknown and real accounts get the same answers, the
-lock included. ``core.domain.users.authenticate`` and ``core.domain.users.change_own_password`` are the public names.
+lock included. Passwords are 8 characters to 72 bytes (bcrypt's limit: longer ones are refused, never silently
+cut). ``tokens_valid_after`` moves forward on logout and password change: a login cookie issued before it is no
+longer accepted (``actor_for``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import bcrypt
 
 from core.base import observe
-from core.base.errors import AuthError
+from core.base.errors import AuthError, ValidationError
 from core.base.permissions import Actor
 from core.db import Database, Tx
 from core.domain import audit
 from core.domain import signin_throttle as throttle
-from core.domain.ops import run
+from core.domain.ops import Change, run
 
 WRONG = "The email or password is not correct."
 WRONG_CURRENT = "The current password is not correct."
 DEACTIVATED = "This account is deactivated. Ask the owner."
 
+MAX_FAILED_LOGINS = throttle.ThrottleSettings.lock_failures  # the defaults; env settings can change them
+LOCK_MINUTES = throttle.ThrottleSettings.lock_minutes
+PASSWORD_MIN_CHARS = 8
+PASSWORD_MAX_BYTES = 72
+
 _DUMMY_HASH = bcrypt.hashpw(b"no such account", bcrypt.gensalt()).decode()
 
 
-def _verify(password: Any, hashed: str) -> bool:
-    from core.domain.users import verify_password
+def validate_password(password: Any) -> str:
+    """Raise ``ValidationError`` unless ``password`` is 8 characters to 72 bytes."""
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN_CHARS:
+        raise ValidationError.single("password", f"The password must be at least {PASSWORD_MIN_CHARS} characters.")
+    if len(password.encode("utf-8")) > PASSWORD_MAX_BYTES:
+        raise ValidationError.single(
+            "password", f"The password must be at most {PASSWORD_MAX_BYTES} bytes (a shorter passphrase, please)."
+        )
+    return password
 
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(validate_password(password).encode(), bcrypt.gensalt()).decode()
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    try:
+        data = password.encode()
+        return len(data) <= PASSWORD_MAX_BYTES and bcrypt.checkpw(data, hashed.encode())
+    except (ValueError, TypeError):
+        return False
+
+
+def _verify(password: Any, hashed: str) -> bool:
     return verify_password(str(password or ""), hashed)
 
 
@@ -77,15 +107,8 @@ def _attempt(
             throttle.record_success(tx, account, client, now)
             on_success(tx, row)
             return {}
-        counted = throttle.record_failure(tx, account, client, now, settings)
-        reason = ("wrong password" if row is not None else "unknown account") + (
-            f"; this client is locked out of the account for {settings.lock_minutes} minutes"
-            if counted["locked"]
-            else ""
-        )
-        after = {"client": client, "failures": counted["failures"]}
-        audit.write(tx, account, action, "user", account, None, after, "denied", reason)
-        outcome["error"] = throttle.locked_message(settings.lock) if counted["locked"] else wrong
+        locked = _count_failure(tx, action, account, client, now, settings, known=row is not None)
+        outcome["error"] = throttle.locked_message(settings.lock) if locked else wrong
         return {}
 
     run(db, actor, action, body, entity="user", entity_id=account)
@@ -93,15 +116,30 @@ def _attempt(
     return outcome["error"]
 
 
+def _count_failure(
+    tx: Tx, action: str, account: str, client: str, now: Any, settings: throttle.ThrottleSettings, *, known: bool
+) -> bool:
+    """Count a wrong password (or an unknown account) and audit it ``denied``; True when it locked the client out."""
+    counted = throttle.record_failure(tx, account, client, now, settings)
+    reason = ("wrong password" if known else "unknown account") + (
+        f"; this client is locked out of the account for {settings.lock_minutes} minutes" if counted["locked"] else ""
+    )
+    after = {"client": client, "failures": counted["failures"]}
+    audit.write(
+        tx, actor=account, action=action, entity="user", entity_id=account, after=after, outcome="denied", detail=reason
+    )
+    return bool(counted["locked"])
+
+
 def authenticate(db: Database, email: Any, password: Any, *, client: str | None = None) -> Actor:
     """Check a password sign-in from ``client`` (its address; see ``core.domain.signin_throttle`` for the limits).
-    Returns the actor. Raises ``AuthError`` with a sentence for the person."""
-    from core.domain.users import actor_for
-
+    Returns the actor. Raises ``AuthError`` with a sentence for the person; the sentence is the same whether the
+    account exists or not."""
     account, client_id = throttle.account_key(email), throttle.client_key(client)
 
     def signed_in(tx: Tx, row: dict[str, Any]) -> None:
-        audit.write(tx, account, "auth.login", "user", account, None, {"client": client_id})
+        after = {"client": client_id}
+        audit.write(tx, actor=account, action="auth.login", entity="user", entity_id=account, after=after)
 
     actor = Actor(email=account, role="staff")
     error = _attempt(db, actor, "auth.login", account, client_id, password, WRONG, signed_in)
@@ -110,12 +148,49 @@ def authenticate(db: Database, email: Any, password: Any, *, client: str | None 
     return actor_for(db, account)
 
 
+def actor_for(db: Database, email: str, *, issued_at: datetime | None = None) -> Actor:
+    """The signed-in actor for ``email``. With ``issued_at`` (a cookie's issue time) also checks the session is
+    still valid. Raises ``AuthError`` for an unknown, deactivated or logged-out session."""
+    with db.reader() as tx:
+        rows = tx.dicts(
+            "SELECT id, email, name, role, active, locked_until, tokens_valid_after, now() AS now FROM users"
+            " WHERE email = $1",
+            [str(email or "").strip().lower()],
+        )
+        if not rows or not rows[0]["active"]:
+            raise AuthError("This account does not exist or is deactivated.")
+        row = rows[0]
+        if issued_at is not None:
+            if issued_at.tzinfo is None:
+                issued_at = issued_at.replace(tzinfo=UTC)
+            if issued_at <= row["tokens_valid_after"]:
+                raise AuthError("This session has ended; please sign in again.")
+            # A lock stops password guessing; it does not end the user's own sessions (otherwise five wrong
+            # guesses by anyone would sign the real user out).
+        stores = frozenset(
+            int(r[0]) for r in tx.all("SELECT store_id FROM user_stores WHERE user_id = $1", [row["id"]])
+        )
+    return Actor(email=row["email"], role=row["role"], store_ids=stores, name=row["name"], user_id=int(row["id"]))
+
+
+def end_sessions(db: Database, email: str) -> None:
+    """Logout: every login cookie of ``email`` issued until now stops working."""
+    actor = Actor(email=str(email).lower(), role="staff")
+
+    def body(tx: Tx) -> Change[dict[str, Any]]:
+        tx.execute("UPDATE users SET tokens_valid_after = now() WHERE email = $1", [actor.email])
+        return Change({}, entity_id=actor.email)
+
+    run(db, actor, "auth.logout", body, entity="user", entity_id=actor.email)
+
+
 def change_own_password(
-    db: Database, actor: Actor, current_password: Any, new_hash: str, *, client: str | None = None
+    db: Database, actor: Actor, current_password: Any, new_password: str, *, client: str | None = None
 ) -> None:
-    """Set ``actor``'s password hash to ``new_hash`` when ``current_password`` is right; every earlier session
-    ends. The current password is checked, counted and audited exactly as a sign-in from ``client`` is.
-    Raises ``AuthError``."""
+    """Anyone changes their own password (the current one is required); every earlier session ends. The current
+    password is checked, counted, throttled and audited exactly as a sign-in from ``client`` is.
+    Raises ``AuthError`` for a wrong current password or a throttled attempt, ``ValidationError``."""
+    new_hash = hash_password(new_password)
     account, client_id = throttle.account_key(actor.email), throttle.client_key(client)
 
     def change(tx: Tx, row: dict[str, Any]) -> None:
@@ -124,7 +199,8 @@ def change_own_password(
             " updated_at = now() WHERE id = $1",
             [row["id"], new_hash],
         )
-        audit.write(tx, account, "user.change_password", "user", account, None, {"password": "(changed)"})
+        after = {"password": "(changed)"}
+        audit.write(tx, actor=account, action="user.change_password", entity="user", entity_id=account, after=after)
 
     error = _attempt(db, actor, "user.change_password", account, client_id, current_password, WRONG_CURRENT, change)
     if error:

@@ -15,26 +15,17 @@ from core.base.errors import Conflict, ConflictError, InsufficientStock, Validat
 from core.base.permissions import Actor, require
 from core.base.validate import clean_int, clean_quantity, clean_sku, clean_text
 from core.db import Database, Tx
-from core.domain import audit
 from core.domain.lookups import product_by_sku, store_by_code, vendor_id
-from core.domain.ops import run
+from core.domain.ops import Change, run
 
 REMOVAL_REASONS = ("damaged", "expired", "lost", "other")
 
 
 def move(
-    tx: Tx,
-    actor: Actor,
-    store: dict[str, Any],
-    product: dict[str, Any],
-    delta: int,
-    kind: str,
-    *,
-    reason: str | None = None,
-    vendor: int | None = None,
-    order_id: int | None = None,
+    tx: Tx, actor: Actor, store: dict[str, Any], product: dict[str, Any], delta: int, kind: str,
+    *, reason: str | None = None, vendor: int | None = None, order_id: int | None = None,
     client_op_id: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # fmt: skip
     """Change one stock quantity by ``delta`` and append its ledger row. Raises ``InsufficientStock``."""
     tx.execute(
         "INSERT INTO stock (store_id, product_id, updated_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -138,38 +129,31 @@ def apply_count(
 
 
 def set_count(
-    db: Database,
-    actor: Actor,
-    store: str,
-    sku: str,
-    quantity: Any,
-    *,
-    expected_version: int | None = None,
-    reason: str | None = None,
-    client_op_id: str | None = None,
-) -> dict[str, Any]:
+    db: Database, actor: Actor, store: str, sku: str, quantity: Any,
+    *, expected_version: int | None = None, reason: str | None = None, client_op_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Set the on-hand count of ``sku`` in ``store`` (never adds). Raises ``ValidationError``, ``NotFound``,
     ``ConflictError``, ``PermissionDenied``."""
     qty = clean_int(quantity, "quantity")
 
-    def body(tx: Tx) -> dict[str, Any]:
+    def body(tx: Tx) -> Change[dict[str, Any]] | dict[str, Any]:
         st = scoped_store(tx, actor, "stock.count", store, {"sku": sku, "quantity": qty})
         product = active_product(tx, sku)
         moved = apply_count(tx, actor, st, product, qty, expected_version, reason=reason, client_op_id=client_op_id)
         result = {"store": st["code"], "sku": product["sku"], "quantity": qty, "movements": [moved] if moved else []}
-        if moved:
-            audit.write(
-                tx,
-                actor.email,
-                "stock.count",
-                "stock",
-                f"{product['sku']}@{st['code']}",
-                {"quantity": qty - moved["delta"]},
-                {"quantity": qty},
-            )
-        return result
+        if not moved:  # the count was right: nothing changed, nothing to audit
+            return result
+        before, after = {"quantity": qty - moved["delta"]}, {"quantity": qty}
+        return Change(result, entity_id=f"{product['sku']}@{st['code']}", before=before, after=after)
 
-    return run(db, actor, "stock.count", body, entity="stock", entity_id=f"{sku}@{store}", client_op_id=client_op_id)
+    return _run(db, actor, "stock.count", body, f"{sku}@{store}", client_op_id)
+
+
+def _run(db: Database, actor: Actor, action: str, body: Any, entity_id: str, client_op_id: str | None) -> Any:
+    """``core.domain.ops.run`` for a stock operation: entity ``stock``, permission ``action``."""
+    return run(
+        db, actor, action, body, entity="stock", entity_id=entity_id, permission=action, client_op_id=client_op_id
+    )
 
 
 def clean_lines(lines: list[tuple[str, Any]] | list[dict[str, Any]]) -> list[tuple[str, int]]:
@@ -197,99 +181,50 @@ def clean_lines(lines: list[tuple[str, Any]] | list[dict[str, Any]]) -> list[tup
     return cleaned
 
 
+_SINGLE = {"stock.in": ("stock_in", 1), "stock.removal": ("removal", -1)}  # action: (movement kind, sign)
+
+
 def _single(
-    db: Database,
-    actor: Actor,
-    action: str,
-    kind: str,
-    store: str,
-    sku: str,
-    qty: int,
-    *,
-    sign: int,
-    reason: str | None,
-    vendor: str | None,
-    client_op_id: str | None,
+    db: Database, actor: Actor, action: str, store: str, sku: str, qty: int, why: str | None, **more: Any
 ) -> dict[str, Any]:
-    def body(tx: Tx) -> dict[str, Any]:
+    """One movement of one product in one store (``_SINGLE``); ``more`` is ``vendor`` and ``client_op_id``."""
+    kind, sign = _SINGLE[action]
+    vendor, client_op_id = more.get("vendor"), more.get("client_op_id")
+
+    def body(tx: Tx) -> Change[dict[str, Any]]:
         st = scoped_store(tx, actor, action, store, {"sku": sku, "quantity": qty})
         product = active_product(tx, sku)
         vid = vendor_id(tx, vendor) if vendor else None
-        moved = move(tx, actor, st, product, sign * qty, kind, reason=reason, vendor=vid, client_op_id=client_op_id)
-        audit.write(
-            tx,
-            actor.email,
-            action,
-            "stock",
-            f"{product['sku']}@{st['code']}",
-            None,
-            {"delta": moved["delta"], "quantity_after": moved["quantity_after"], "reason": reason, "vendor": vendor},
+        moved = move(tx, actor, st, product, sign * qty, kind, reason=why, vendor=vid, client_op_id=client_op_id)
+        after = {"delta": moved["delta"], "quantity_after": moved["quantity_after"], "reason": why, "vendor": vendor}
+        return Change(
+            {"store": st["code"], "movements": [moved]}, entity_id=f"{product['sku']}@{st['code']}", after=after
         )
-        return {"store": st["code"], "movements": [moved]}
 
-    return run(db, actor, action, body, entity="stock", entity_id=f"{sku}@{store}", client_op_id=client_op_id)
+    return _run(db, actor, action, body, f"{sku}@{store}", client_op_id)
 
 
 def stock_in(
-    db: Database,
-    actor: Actor,
-    store: str,
-    sku: str,
-    quantity: Any,
-    *,
-    vendor: str | None = None,
-    reason: str | None = None,
-    client_op_id: str | None = None,
-) -> dict[str, Any]:
+    db: Database, actor: Actor, store: str, sku: str, quantity: Any,
+    *, vendor: str | None = None, reason: str | None = None, client_op_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Receive ``quantity`` of ``sku`` (optionally from ``vendor``). Raises ``ValidationError``, ``NotFound``,
     ``PermissionDenied``."""
-    qty = clean_quantity(quantity)
-    note = clean_text("reason", reason, 200, required=False)
-    return _single(
-        db,
-        actor,
-        "stock.in",
-        "stock_in",
-        store,
-        sku,
-        qty,
-        sign=1,
-        reason=note,
-        vendor=vendor,
-        client_op_id=client_op_id,
-    )
+    qty, note = clean_quantity(quantity), clean_text("reason", reason, 200, required=False)
+    return _single(db, actor, "stock.in", store, sku, qty, note, vendor=vendor, client_op_id=client_op_id)
 
 
 def record_removal(
-    db: Database,
-    actor: Actor,
-    store: str,
-    sku: str,
-    quantity: Any,
-    reason: str,
-    *,
-    note: str | None = None,
-    client_op_id: str | None = None,
-) -> dict[str, Any]:
+    db: Database, actor: Actor, store: str, sku: str, quantity: Any, reason: str,
+    *, note: str | None = None, client_op_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Remove stock that left without a sale. ``reason`` is required (damaged, expired, lost, other, or free
     text). Raises ``InsufficientStock``, ``ValidationError``, ``NotFound``, ``PermissionDenied``."""
     qty = clean_quantity(quantity)
     why = clean_text("reason", reason, 60)
     extra = clean_text("reason", note, 120, required=False)
     text = f"{why}: {extra}" if extra else why
-    return _single(
-        db,
-        actor,
-        "stock.removal",
-        "removal",
-        store,
-        sku,
-        qty,
-        sign=-1,
-        reason=text,
-        vendor=None,
-        client_op_id=client_op_id,
-    )
+    return _single(db, actor, "stock.removal", store, sku, qty, text, client_op_id=client_op_id)
 
 
 def record_sale(
@@ -299,28 +234,16 @@ def record_sale(
     Raises ``InsufficientStock`` naming what is available, ``ValidationError``, ``NotFound``, ``PermissionDenied``."""
     cleaned = clean_lines(lines)
 
-    def body(tx: Tx) -> dict[str, Any]:
+    def body(tx: Tx) -> Change[dict[str, Any]]:
         st = scoped_store(tx, actor, "stock.sale", store, {"lines": cleaned})
         moved = [
             move(tx, actor, st, active_product(tx, sku), -qty, "sale", client_op_id=client_op_id)
             for sku, qty in cleaned
         ]
-        audit.write(
-            tx,
-            actor.email,
-            "stock.sale",
-            "stock",
-            st["code"],
-            None,
-            {
-                "lines": [
-                    {"sku": m["sku"], "quantity": -m["delta"], "quantity_after": m["quantity_after"]} for m in moved
-                ]
-            },
-        )
-        return {"store": st["code"], "movements": moved}
+        sold = [{"sku": m["sku"], "quantity": -m["delta"], "quantity_after": m["quantity_after"]} for m in moved]
+        return Change({"store": st["code"], "movements": moved}, entity_id=st["code"], after={"lines": sold})
 
-    return run(db, actor, "stock.sale", body, entity="stock", entity_id=store, client_op_id=client_op_id)
+    return _run(db, actor, "stock.sale", body, store, client_op_id)
 
 
 def transfer(
@@ -330,7 +253,7 @@ def transfer(
     Staff need both stores. Raises ``InsufficientStock``, ``ValidationError``, ``NotFound``, ``PermissionDenied``."""
     cleaned = clean_lines(lines)
 
-    def body(tx: Tx) -> dict[str, Any]:
+    def body(tx: Tx) -> Change[dict[str, Any]]:
         src = scoped_store(tx, actor, "stock.transfer", from_store, {"to": to_store, "lines": cleaned})
         dst = scoped_store(tx, actor, "stock.transfer", to_store, {"from": from_store, "lines": cleaned})
         if src["id"] == dst["id"]:
@@ -338,36 +261,18 @@ def transfer(
         moved = []
         for sku, qty in cleaned:
             product = active_product(tx, sku)
-            moved.append(
-                move(
-                    tx, actor, src, product, -qty, "transfer_out", reason=f"to {dst['code']}", client_op_id=client_op_id
-                )
+            out = move(
+                tx, actor, src, product, -qty, "transfer_out", reason=f"to {dst['code']}", client_op_id=client_op_id
             )
-            moved.append(
-                move(
-                    tx, actor, dst, product, qty, "transfer_in", reason=f"from {src['code']}", client_op_id=client_op_id
-                )
+            back = move(
+                tx, actor, dst, product, qty, "transfer_in", reason=f"from {src['code']}", client_op_id=client_op_id
             )
-        audit.write(
-            tx,
-            actor.email,
-            "stock.transfer",
-            "stock",
-            f"{src['code']}->{dst['code']}",
-            None,
-            {"lines": [{"sku": s, "quantity": q} for s, q in cleaned]},
-        )
-        return {"from": src["code"], "to": dst["code"], "movements": moved}
+            moved += [out, back]
+        result = {"from": src["code"], "to": dst["code"], "movements": moved}
+        after = {"lines": [{"sku": s, "quantity": q} for s, q in cleaned]}
+        return Change(result, entity_id=f"{src['code']}->{dst['code']}", after=after)
 
-    return run(
-        db,
-        actor,
-        "stock.transfer",
-        body,
-        entity="stock",
-        entity_id=f"{from_store}->{to_store}",
-        client_op_id=client_op_id,
-    )
+    return _run(db, actor, "stock.transfer", body, f"{from_store}->{to_store}", client_op_id)
 
 
 def get_stock(db: Database, actor: Actor, store: str, sku: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The System page's figures (owner only): health, size, row counts, latency percentiles, checks and backups."""
+"""The System page's figures (owner only): health, size, row counts, latency percentiles, checks and backups; and
+the app's unauthenticated health probe (``health``)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,15 @@ def backup_now(db: Database, actor: Actor, directory: str | Path | None = None) 
     """A backup into ``directory`` or ``default_backup_dir``: ``{path, bytes}``. Raises ``PermissionDenied``,
     ``ValidationError`` (folder not writable)."""
     return backup(db, actor, directory or default_backup_dir(db))
+
+
+def health(db: Database) -> dict[str, Any]:
+    """The app's health probe: a trivial query on the database. Never raises; ``ok`` says whether it answered."""
+    try:
+        with db.reader() as tx:
+            answered = tx.scalar("SELECT 1") == 1
+            version = tx.scalar("SELECT max(version) FROM schema_migrations")
+        return {"ok": bool(answered), "database": "ok" if answered else "no answer", "schema_version": version}
+    except Exception as exc:  # details go to the log, never to an unauthenticated caller
+        observe.logger.error("health check failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return {"ok": False, "database": "unavailable"}

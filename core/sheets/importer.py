@@ -146,8 +146,9 @@ def _dry_run(db: Database, staging: Staging) -> None:
         attempted = exc.attempted if isinstance(exc.attempted, dict) else {"attempted": exc.attempted}
         after = {**attempted, "dry_run": True}
         entity = exc.entity or "import"
-        row = (actor.email, exc.action, entity, exc.entity_id, None, after, "denied", exc.message)
-        transact(db, lambda tx: audit.write(tx, *row))
+        row = {"actor": actor.email, "action": exc.action, "entity": entity, "entity_id": exc.entity_id}
+        row |= {"after": after, "outcome": "denied", "detail": exc.message}
+        transact(db, lambda tx: audit.write(tx, **row))
         observe.record(actor.email, exc.action, entity, "denied", time.perf_counter() - started, detail=exc.message)
         raise
     if denied is not None and len(denied):
@@ -216,7 +217,9 @@ def _apply(tx: Tx, staging: Staging) -> ImportReport:
             "skip_invalid": report.skip_invalid,
         }
         if report.created or report.updated:  # an import that changed nothing leaves only its history row
-            audit.write(tx, actor.email, staging.action, "import", report.import_id, None, summary)
+            audit.write(
+                tx, actor=actor.email, action=staging.action, entity="import", entity_id=report.import_id, after=summary
+            )
     for table in TEMP_TABLES:
         tx.execute(f"DROP TABLE IF EXISTS {table}")
     staging.step(0.9, "Saving")  # the commit follows: until it is done, a crash leaves everything as before

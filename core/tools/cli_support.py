@@ -32,7 +32,7 @@ def _json(value: Any) -> str:
 def _actor(db: Database, email: str | None) -> Actor:
     if not email:
         return SYSTEM
-    from core.domain.users import actor_for
+    from core.domain.signin import actor_for
 
     return actor_for(db, email)
 

@@ -122,7 +122,7 @@ def generate(
                 f" and {have[1]} products.",
             )
         summary = plan.load(tx, actor.email, report)
-        audit.write(tx, actor.email, "system.demo", "database", "demo", None, summary)
+        audit.write(tx, actor=actor.email, action="system.demo", entity="database", entity_id="demo", after=summary)
         report(0.76, "Saving")
         return summary
 

@@ -36,10 +36,8 @@ def seed_hostile(db: Database) -> None:
     seed_shop(db)
     add_user(db, SYSTEM, EMAIL, PASSWORD, "owner", name=USER)
     create_product(db, SYSTEM, SKU, NAME, "Misc", "1.00")
-    transact(
-        db,
-        lambda tx: audit.write(tx, "staff@shop.test", "product.create", "product", SKU, None, None, "denied", DETAIL),
-    )
+    denied = {"actor": "staff@shop.test", "action": "product.create", "entity": "product", "entity_id": SKU}
+    transact(db, lambda tx: audit.write(tx, **denied, outcome="denied", detail=DETAIL))
 
 
 def visible_text(page: Any) -> str:

@@ -168,7 +168,7 @@ def run_case(path: Path, who: str, workdir: Path) -> dict[str, object]:
     bcrypt.gensalt = lambda rounds=4, prefix=b"2b": real(4, prefix)  # the tests' cost: seeding is not measured
 
     from core import open_db
-    from core.domain.users import actor_for
+    from core.domain.signin import actor_for
     from core.sheets import worker as spreadsheet_worker
     from core.sheets.importer import import_file
     from tests.conftest import OWNER_EMAIL, STAFF_EMAIL, seed_shop

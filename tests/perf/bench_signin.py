@@ -16,7 +16,8 @@ from pathlib import Path
 from core import open_db
 from core.base.errors import AuthError
 from core.base.permissions import SYSTEM
-from core.domain.users import add_user, authenticate
+from core.domain.signin import authenticate
+from core.domain.users import add_user
 
 EMAIL, PASSWORD = "owner@shop.test", "correct horse 42"
 
