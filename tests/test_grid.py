@@ -145,16 +145,6 @@ def test_inventory_page__staff_only_their_stores(shop, staff):
         inventory_page(shop, staff, "NOPE")
 
 
-def test_low_stock_summary__counts_and_most_urgent_rows(shop, owner, staff):
-    record_sale(shop, owner, "S1", [("RICE-5KG", 30)])
-    summary = grid.low_stock_summary(shop, owner)
-    assert (summary["low"], summary["out"]) == (1, 1)
-    assert [(i["sku"], i["status"]) for i in summary["items"]] == [("RICE-5KG", "out"), ("SOAP-100", "low")]
-    assert grid.low_stock_summary(shop, staff, "S1")["low"] == 1
-    with pytest.raises(PermissionDenied):
-        grid.low_stock_summary(shop, staff, "S2")
-
-
 # ---- saving ----------------------------------------------------------------------------------------------------
 
 

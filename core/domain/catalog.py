@@ -23,8 +23,10 @@ from core.base.validate import (
     collect,
 )
 from core.db import Database, Tx
+from core.db.sql import Params
 from core.domain import audit
 from core.domain.ops import refuse_early, run
+from core.domain.reading import public_read, read, scope
 
 PRODUCT_COLUMNS = (
     "p.id, p.sku, p.name, p.category, p.unit_price, p.reorder_level, v.name AS vendor, p.vendor_id,"
@@ -127,15 +129,19 @@ def update_store(
     return run(db, actor, "store.update", body, entity="store", entity_id=code)
 
 
+@public_read
 def list_stores(db: Database, actor: Actor | None = None, *, include_inactive: bool = False) -> list[dict[str, Any]]:
     """Stores visible to ``actor`` (all for the owner or no actor), ordered by code."""
-    with db.reader() as tx:
-        rows = tx.dicts(
-            "SELECT id, code, name, active, version FROM stores WHERE active OR $1 ORDER BY code", [include_inactive]
+
+    def body(tx: Tx) -> list[dict[str, Any]]:
+        params = Params(include_inactive)
+        visible = "TRUE" if actor is None else scope(tx, actor, "stock.read").sql(params, "id")
+        return tx.dicts(
+            f"SELECT id, code, name, active, version FROM stores WHERE (active OR $1) AND {visible} ORDER BY code",
+            params.values,
         )
-    if actor is not None and not actor.is_owner:
-        rows = [r for r in rows if r["id"] in actor.store_ids]
-    return rows
+
+    return read(db, actor, None, body, entity="store", name="store.list")
 
 
 # ---- vendors --------------------------------------------------------------------------------------------------
@@ -191,11 +197,19 @@ def update_vendor(
     return run(db, actor, "vendor.update", body, entity="vendor", entity_id=name)
 
 
+@public_read
 def list_vendors(db: Database, *, include_inactive: bool = False) -> list[dict[str, Any]]:
-    with db.reader() as tx:
-        return tx.dicts(
+    """Vendors by name (readable by every signed-in role)."""
+    return read(
+        db,
+        None,
+        None,
+        lambda tx: tx.dicts(
             "SELECT id, name, contact, active FROM vendors WHERE active OR $1 ORDER BY lower(name)", [include_inactive]
-        )
+        ),
+        entity="vendor",
+        name="vendor.list",
+    )
 
 
 # ---- products -------------------------------------------------------------------------------------------------
@@ -359,12 +373,17 @@ def deactivate_product(db: Database, actor: Actor, sku: str, expected_version: i
     return run(db, actor, "product.deactivate", body, entity="product", entity_id=sku)
 
 
+@public_read
 def get_product(db: Database, sku: str) -> dict[str, Any]:
-    """The product row with vendor name. Raises ``NotFound``."""
-    with db.reader() as tx:
-        return product_by_sku(tx, sku)
+    """The product row with vendor name (readable by every signed-in role). Raises ``NotFound``."""
+    return read(db, None, None, lambda tx: product_by_sku(tx, sku), entity="product", entity_id=sku, name="product.get")
 
 
+@public_read
 def categories(db: Database) -> list[str]:
-    with db.reader() as tx:
+    """The categories of active products, sorted (readable by every signed-in role)."""
+
+    def body(tx: Tx) -> list[str]:
         return [r[0] for r in tx.all("SELECT DISTINCT category FROM products WHERE active ORDER BY category")]
+
+    return read(db, None, None, body, entity="product", name="product.categories")
