@@ -377,8 +377,7 @@ def get_stock(db: Database, actor: Actor, store: str, sku: str) -> dict[str, Any
     """Quantity and version of one product in one store. Raises ``NotFound``, ``PermissionDenied``."""
 
     def body(tx: Tx) -> dict[str, Any]:
-        st = visible_store(tx, actor, "stock.read", store)
-        product = product_by_sku(tx, sku)
+        st, product = visible_store(tx, actor, "stock.read", store), product_by_sku(tx, sku)
         return {"store": st["code"], "sku": product["sku"], **stock_row(tx, st["id"], product["id"])}
 
     return read(db, actor, "stock.read", body, entity="stock", entity_id=f"{sku}@{store}", name="stock.get")
@@ -386,17 +385,16 @@ def get_stock(db: Database, actor: Actor, store: str, sku: str) -> dict[str, Any
 
 @public_read
 def recent_movements(db: Database, actor: Actor, store: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """The latest movements, newest first, of ``store`` (or every store ``actor`` may see).
-    Raises ``ValidationError`` (limit), ``NotFound``, ``PermissionDenied``."""
+    """The latest movements, newest first, of ``store`` (or every store ``actor`` may see). Raises as ``get_stock``."""
     limit = clean_int(limit, "limit", minimum=1, maximum=10_000)
 
     def body(tx: Tx) -> list[dict[str, Any]]:
         params = Params(limit)
         where = scope(tx, actor, "stock.read", store).sql(params, "m.store_id")
         return tx.dicts(
-            "SELECT m.id, m.created_at, s.code AS store, p.sku, p.name, m.kind, m.delta, m.quantity_after,"
-            " m.reason, m.actor FROM movements m JOIN stores s ON s.id = m.store_id"
-            f" JOIN products p ON p.id = m.product_id WHERE {where} ORDER BY m.id DESC LIMIT $1",
+            "SELECT m.id, m.created_at, s.code AS store, p.sku, p.name, m.kind, m.delta, m.quantity_after, m.reason,"
+            " m.actor FROM movements m JOIN stores s ON s.id = m.store_id JOIN products p ON p.id = m.product_id"
+            f" WHERE {where} ORDER BY m.id DESC LIMIT $1",
             params.values,
         )
 

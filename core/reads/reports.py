@@ -15,7 +15,7 @@ refusal is audited as ``denied``. Store scope: the stores asked for or every sto
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from core.base.permissions import Actor
 from core.base.validate import clean_int, clean_sku
@@ -24,7 +24,7 @@ from core.db.schema import MOVEMENT_KINDS
 from core.db.sql import Params, amount_sql
 from core.domain import status
 from core.domain.catalog import product_by_sku
-from core.domain.filters import movement_conditions
+from core.domain.filters import MovementFilters, movement_conditions
 from core.domain.reading import public_read, read, scope
 
 REPORT_ROWS = 1_000
@@ -86,22 +86,13 @@ def _newest(tx: Tx, conditions: Params, limit: int) -> list[dict[str, Any]]:
 
 @public_read
 def movement_report(
-    db: Database,
-    actor: Actor,
-    *,
-    stores: list[str] | None = None,
-    product: str | None = None,
-    kinds: list[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
-    limit: int = REPORT_ROWS,
+    db: Database, actor: Actor, *, limit: int = REPORT_ROWS, **filters: Unpack[MovementFilters]
 ) -> dict[str, Any]:
     """Movements matching the filters (``product`` matches SKU or name, case-insensitively; dates inclusive):
     ``{rows, shown, total_rows, totals, overall, daily}``. ``rows`` are the newest ``limit`` rows; ``totals``
     (per kind: count, units moved, net change), ``overall`` and ``daily`` (units per day and kind) cover every
     matching row. Raises ``ValidationError``, ``NotFound``, ``PermissionDenied``."""
     limit = clean_int(limit, "Rows to show", minimum=1, maximum=100_000)
-    filters = {"stores": stores, "product": product, "kinds": kinds, "start": start, "end": end}
 
     def body(tx: Tx) -> dict[str, Any]:
         conditions = movement_conditions(tx, actor, **filters)

@@ -23,8 +23,7 @@ import contextlib
 import io
 import os
 import re
-from datetime import date
-from typing import Any
+from typing import Any, Unpack
 
 import pandas as pd
 
@@ -32,7 +31,7 @@ from core.base.errors import ValidationError
 from core.base.permissions import Actor
 from core.db import Database, Tx
 from core.db.sql import Params
-from core.domain.filters import movement_conditions
+from core.domain.filters import MovementFilters, movement_conditions
 from core.domain.reading import public_read, read, scope
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -103,7 +102,7 @@ def _stock(tx: Tx, actor: Actor, store: str | None) -> pd.DataFrame:
     )
 
 
-def _movements(tx: Tx, actor: Actor, filters: dict[str, Any]) -> pd.DataFrame:
+def _movements(tx: Tx, actor: Actor, filters: MovementFilters) -> pd.DataFrame:
     """Every movement matching ``filters`` (``core.domain.filters.movement_conditions``), oldest first.
     Raises ``ValidationError`` when more than ``EXPORT_MAX_ROWS`` match."""
     conditions = movement_conditions(tx, actor, **filters)
@@ -151,20 +150,10 @@ def export_frame(db: Database, actor: Actor, what: str, *, store: str | None = N
 
 
 @public_read
-def movement_frame(
-    db: Database,
-    actor: Actor,
-    *,
-    stores: list[str] | None = None,
-    product: str | None = None,
-    kinds: list[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
-) -> pd.DataFrame:
+def movement_frame(db: Database, actor: Actor, **filters: Unpack[MovementFilters]) -> pd.DataFrame:
     """Every movement matching the Reports page's filters (``core.domain.filters.movement_conditions``), oldest
     first, with ``COLUMNS["movements"]``. Raises ``ValidationError`` (filters; more than ``EXPORT_MAX_ROWS`` rows),
     ``NotFound``, ``PermissionDenied`` (audited ``denied``)."""
-    filters = {"stores": stores, "product": product, "kinds": kinds, "start": start, "end": end}
     frame = read(
         db,
         actor,
@@ -234,22 +223,12 @@ def export_bytes(
 
 
 @public_read
-def export_movements(
-    db: Database,
-    actor: Actor,
-    fmt: str = "csv",
-    *,
-    stores: list[str] | None = None,
-    product: str | None = None,
-    kinds: list[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
-) -> bytes:
+def export_movements(db: Database, actor: Actor, fmt: str = "csv", **filters: Unpack[MovementFilters]) -> bytes:
     """``movement_frame`` as CSV (UTF-8) or XLSX bytes. Raises as ``movement_frame``, and ``ValidationError`` for
     an unknown format."""
     if fmt not in FORMATS:
         raise ValidationError.single("format", f"Export format must be csv or xlsx (got {fmt!r}).")
-    frame = movement_frame(db, actor, stores=stores, product=product, kinds=kinds, start=start, end=end)
+    frame = movement_frame(db, actor, **filters)
     return to_csv(frame) if fmt == "csv" else to_xlsx(frame, "movements")
 
 
