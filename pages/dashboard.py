@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.domain import status
 from core.reads.dashboard import DEFAULT_COVER_DAYS, PERIODS, dashboard
 from pages import ui
 
@@ -175,6 +176,7 @@ def _low_stock(data: dict[str, Any], store: str | None, cover_days: int) -> None
         _open_low_stock(store)
     frame = pd.DataFrame(low["rows"])
     frame["days_of_cover"] = frame["days_of_cover"].astype(float)
+    frame["status"] = frame["status"].map(status.LABELS)
     st.dataframe(
         frame[
             [

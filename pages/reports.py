@@ -17,8 +17,10 @@ import streamlit as st
 
 from core.base.permissions import Actor
 from core.db.schema import MOVEMENT_KINDS
+from core.domain import status
 from core.domain.catalog import list_stores
-from core.reads.reports import export_movements, movement_report, product_across_stores
+from core.reads.reports import movement_report, product_across_stores
+from core.sheets.exporter import export_movements
 from pages import ui
 
 KIND_LABELS = {
@@ -166,6 +168,7 @@ def _one_product(actor: Actor) -> None:
     frame = pd.DataFrame(result["stores"]).drop(columns=["store_active"])
     frame["stock_value"] = frame["stock_value"].astype(float)
     frame["last_kind"] = frame["last_kind"].map(KIND_LABELS)
+    frame["status"] = frame["status"].map(status.LABELS)
     st.dataframe(
         frame,
         hide_index=True,

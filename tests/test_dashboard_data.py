@@ -205,7 +205,7 @@ def test_dashboard__low_stock_cover_and_reorder_match_python(history, owner):
     ]
     milk = low["rows"][1]
     assert milk["quantity"] == 18 and milk["days_of_cover"] == 8.4 and milk["suggested_reorder"] == 12
-    assert low["rows"][0]["status"] == "out of stock" and milk["status"] == "low"
+    assert low["rows"][0]["status"] == "out" and milk["status"] == "low"
 
 
 def test_dashboard__longer_cover_suggests_more(history, owner):

@@ -7,7 +7,7 @@ import io
 import pytest
 from python_calamine import CalamineWorkbook
 
-from core.base.errors import PermissionDenied
+from core.base.errors import PermissionDenied, ValidationError
 from core.base.permissions import SYSTEM, Actor
 from core.db import Database
 from core.domain.catalog import create_product
@@ -121,3 +121,17 @@ def test_text_that_looks_like_excel_text_formula_round_trips(shop: Database) -> 
     create_product(shop, SYSTEM, "EQ-1", '="x"', "Misc", "1.00")
     data, name, _, rows = export_bytes(shop, SYSTEM, "products")
     assert import_file(shop, SYSTEM, data, file_name=name).unchanged == rows
+
+
+def test_export_movements__one_path_with_one_cap(shop, monkeypatch):
+    """The Import/Export page's movement export and the Reports page's are the same rows through one path, with the
+    same cap."""
+    from core.sheets import exporter
+
+    frame = export_frame(shop, SYSTEM, "movements", store="S1")
+    assert len(frame) > 1 and frame.equals(exporter.movement_frame(shop, SYSTEM, stores=["S1"]))
+    monkeypatch.setattr(exporter, "EXPORT_MAX_ROWS", len(frame) - 1)
+    with pytest.raises(ValidationError, match="movements match"):
+        export_frame(shop, SYSTEM, "movements")
+    with pytest.raises(ValidationError, match="movements match"):
+        exporter.export_movements(shop, SYSTEM, "csv")

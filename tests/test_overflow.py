@@ -23,8 +23,8 @@ from core.domain.orders import list_orders, order_lines
 from core.domain.stock import record_sale, stock_in
 from core.reads.dashboard import dashboard
 from core.reads.kpis import compute_kpis
-from core.reads.reports import export_movements, movement_report, product_across_stores
-from core.sheets.exporter import export_bytes
+from core.reads.reports import movement_report, product_across_stores
+from core.sheets.exporter import export_bytes, export_movements
 from core.sheets.importer import import_file
 from core.tools.cli import main
 from pages.ui import compact

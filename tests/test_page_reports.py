@@ -55,9 +55,9 @@ def test_reports_page__owner_sees_totals_chart_rows_and_exports(moved, owner, ap
 
 
 def test_reports_page__a_refused_export_is_a_sentence(moved, owner, app_db, monkeypatch):
-    from core.reads import reports
+    from core.sheets import exporter
 
-    monkeypatch.setattr(reports, "EXPORT_MAX_ROWS", 3)
+    monkeypatch.setattr(exporter, "EXPORT_MAX_ROWS", 3)
     at = open_page(owner)
     at.button(key="rep_prepare_xlsx").click().run()
     assert not at.exception

@@ -22,8 +22,9 @@ from core.domain.orders import cancel_order, create_order
 from core.domain.stock import record_removal, record_sale, set_count, stock_in, transfer
 from core.reads.audit_log import audit_changes, audit_log, audit_options
 from core.reads.dashboard import dashboard
-from core.reads.reports import EXPORT_COLUMNS, export_movements, movement_report, product_across_stores
+from core.reads.reports import movement_report, product_across_stores
 from core.reads.system import backup_now, default_backup_dir, health_check, system_status
+from core.sheets.exporter import COLUMNS, export_movements
 from tests.conftest import ROOT
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
@@ -179,7 +180,7 @@ def test_movement_report__empty_database_is_empty(db):
 def test_export_movements__csv_has_every_row_and_neutralises_formulas(shop, ledger, owner):
     data = export_movements(shop, owner, "csv")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert tuple(rows[0]) == EXPORT_COLUMNS
+    assert tuple(rows[0]) == COLUMNS["movements"]
     assert len(rows) - 1 == len(ledger)
     removal = next(r for r in rows[1:] if r[3] == "removal")
     assert removal[6] == "'" + EVIL
@@ -190,7 +191,7 @@ def test_export_movements__csv_has_every_row_and_neutralises_formulas(shop, ledg
 def test_export_movements__xlsx_reads_back_with_filters(shop, ledger, owner):
     data = export_movements(shop, owner, "xlsx", kinds=["removal", "sale"])
     sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
-    assert tuple(sheet[0]) == EXPORT_COLUMNS
+    assert tuple(sheet[0]) == COLUMNS["movements"]
     body = sheet[1:]
     assert len(body) == sum(t["count"] for t in expected_totals(ledger, kinds={"removal", "sale"}).values())
     removal = next(r for r in body if r[3] == "removal")

@@ -27,6 +27,7 @@ from core.db.sql import Params
 from core.domain import audit
 from core.domain.lookups import product_by_sku, store_by_code, vendor_id
 from core.domain.ops import Change, run
+from core.domain.reading import public_read, read, scope
 
 EDITABLE_PRODUCT_FIELDS = ("name", "category", "unit_price", "reorder_level", "vendor", "active")
 
@@ -111,15 +112,19 @@ def update_store(
     return _update_named(db, actor, "store", code, {"name": name, "active": active}, step)
 
 
+@public_read
 def list_stores(db: Database, actor: Actor | None = None, *, include_inactive: bool = False) -> list[dict[str, Any]]:
     """Stores visible to ``actor`` (all for the owner or no actor), ordered by code."""
-    with db.reader() as tx:
-        rows = tx.dicts(
-            "SELECT id, code, name, active, version FROM stores WHERE active OR $1 ORDER BY code", [include_inactive]
+
+    def body(tx: Tx) -> list[dict[str, Any]]:
+        params = Params(include_inactive)
+        visible = "TRUE" if actor is None else scope(tx, actor, "stock.read").sql(params, "id")
+        return tx.dicts(
+            f"SELECT id, code, name, active, version FROM stores WHERE (active OR $1) AND {visible} ORDER BY code",
+            params.values,
         )
-    if actor is not None and not actor.is_owner:
-        rows = [r for r in rows if r["id"] in actor.store_ids]
-    return rows
+
+    return read(db, actor, None, body, entity="store", name="store.list")
 
 
 # ---- vendors --------------------------------------------------------------------------------------------------
@@ -155,11 +160,19 @@ def update_vendor(
     return _update_named(db, actor, "vendor", name, {"contact": contact, "active": active}, (fetch, clean, update))
 
 
+@public_read
 def list_vendors(db: Database, *, include_inactive: bool = False) -> list[dict[str, Any]]:
-    with db.reader() as tx:
-        return tx.dicts(
+    """Vendors by name (readable by every signed-in role)."""
+    return read(
+        db,
+        None,
+        None,
+        lambda tx: tx.dicts(
             "SELECT id, name, contact, active FROM vendors WHERE active OR $1 ORDER BY lower(name)", [include_inactive]
-        )
+        ),
+        entity="vendor",
+        name="vendor.list",
+    )
 
 
 # ---- products -------------------------------------------------------------------------------------------------
@@ -333,12 +346,17 @@ def deactivate_product(db: Database, actor: Actor, sku: str, expected_version: i
     return run(db, actor, "product.deactivate", body, entity="product", **options)
 
 
+@public_read
 def get_product(db: Database, sku: str) -> dict[str, Any]:
-    """The product row with vendor name. Raises ``NotFound``."""
-    with db.reader() as tx:
-        return product_by_sku(tx, sku)
+    """The product row with vendor name (readable by every signed-in role). Raises ``NotFound``."""
+    return read(db, None, None, lambda tx: product_by_sku(tx, sku), entity="product", entity_id=sku, name="product.get")
 
 
+@public_read
 def categories(db: Database) -> list[str]:
-    with db.reader() as tx:
+    """The categories of active products, sorted (readable by every signed-in role)."""
+
+    def body(tx: Tx) -> list[str]:
         return [r[0] for r in tx.all("SELECT DISTINCT category FROM products WHERE active ORDER BY category")]
+
+    return read(db, None, None, body, entity="product", name="product.categories")

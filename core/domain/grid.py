@@ -1,10 +1,9 @@
 """The inventory grid: one page of a store's products with their stock, and the grid's save.
 
 Reading (``inventory_page``) is one bounded query per call: search, category and status filters and paging all
-run in SQL with bound parameters, so no more than a page of rows ever leaves the database. Status per row:
-``out`` (a stock row at 0), ``low`` (on hand, at or below the reorder level), ``ok``, or ``none`` (never stocked
-in this store: shown with quantity 0 so it can be counted, but counted neither as low nor as out, as in
-``core.reads.kpis``).
+run in SQL with bound parameters, so no more than a page of rows ever leaves the database. Status per row is
+``core.domain.status``'s: ``out``, ``low``, ``ok``, or ``none`` (never stocked in this store: shown with quantity 0 so
+it can be counted, but counted neither as low nor as out, as in ``core.reads.kpis``).
 
 Writing (``save_grid``) takes every edited row of a save in one operation (one ``core.domain.ops.run``, one
 transaction) and guarantees:
@@ -28,10 +27,10 @@ from core.base.permissions import Actor, require
 from core.base.validate import CATEGORY_MAX, NAME_MAX, clean_int, clean_price, clean_sku, clean_text
 from core.db import Database, Tx
 from core.db.sql import Params
-from core.domain import audit
+from core.domain import audit, status
 from core.domain.catalog import apply_product_update
-from core.domain.lookups import store_by_code
 from core.domain.ops import run
+from core.domain.reading import public_read, read, visible_store
 from core.domain.stock import apply_count, scoped_store
 
 PRODUCT_FIELDS = ("name", "category", "unit_price", "reorder_level")
@@ -42,24 +41,8 @@ PAGE_SIZE = 200
 PAGE_SIZE_MAX = 500
 SEARCH_MAX = 100
 
-_STATUS_SQL = (
-    "CASE WHEN s.quantity IS NULL THEN 'none' WHEN s.quantity = 0 THEN 'out'"
-    " WHEN s.quantity <= p.reorder_level THEN 'low' ELSE 'ok' END"
-)
-_LOW_SQL = "(s.quantity > 0 AND s.quantity <= p.reorder_level)"
-_OUT_SQL = "(s.quantity = 0)"
-_ONLY_SQL = {"all": "TRUE", "low": _LOW_SQL, "out": _OUT_SQL, "low_or_out": f"({_LOW_SQL} OR {_OUT_SQL})"}
-
-
-class _Params:
-    """Bound parameters collected while a query is built: ``add`` returns the placeholder."""
-
-    def __init__(self) -> None:
-        self.values: list[Any] = []
-
-    def add(self, value: Any) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
+_ONLY_SQL = {"all": "TRUE", "low": status.low_sql(), "out": status.out_sql(), "low_or_out": status.needs_reorder_sql()}
+_JOINED = "products p LEFT JOIN stock s ON s.product_id = p.id AND s.store_id = $1"
 
 
 def like_pattern(text: str) -> str:
@@ -71,6 +54,29 @@ def like_pattern(text: str) -> str:
 # ---- reading -------------------------------------------------------------------------------------------------
 
 
+def _filters(text: str, chosen: list[str], only: str, params: Params) -> str:
+    """The grid's filters as one condition on ``products p`` / ``stock s``, values bound in ``params``."""
+    params.where("p.active")
+    params.where(_ONLY_SQL[only])
+    if text:
+        params.where("(lower(p.name) LIKE {0} ESCAPE '\\' OR lower(p.sku) LIKE {0} ESCAPE '\\')", like_pattern(text))
+    if chosen:
+        params.where(f"p.category IN ({', '.join('{}' for _ in chosen)})", *chosen)
+    return params.conditions()
+
+
+def _page_rows(tx: Tx, params: Params, where: str, size: int, offset: int) -> list[dict[str, Any]]:
+    return tx.dicts(
+        "SELECT p.sku, p.name, p.category, p.unit_price, p.reorder_level, v.name AS vendor,"
+        " coalesce(s.quantity, 0) AS quantity, p.version AS product_version,"
+        f" coalesce(s.version, 1) AS stock_version, {status.status_sql()} AS status"
+        f" FROM {_JOINED} LEFT JOIN vendors v ON v.id = p.vendor_id"
+        f" WHERE {where} ORDER BY lower(p.name), p.sku LIMIT {params.add(size)} OFFSET {params.add(offset)}",
+        params.values,
+    )
+
+
+@public_read
 def inventory_page(
     db: Database,
     actor: Actor,
@@ -96,52 +102,35 @@ def inventory_page(
     wanted = clean_int(page, "page", minimum=1)
     text = clean_text("search", search, SEARCH_MAX, required=False)
     chosen = sorted({str(c) for c in categories or () if str(c).strip()})
-    with db.reader() as tx:
-        st = store_by_code(tx, store)
-        require(actor, "stock.read", st["id"], store_label=st["code"])
-        params = _Params()
-        store_ph = params.add(st["id"])
-        where = ["p.active", _ONLY_SQL[only]]
-        if text:
-            pattern = params.add(like_pattern(text))
-            where.append(f"(lower(p.name) LIKE {pattern} ESCAPE '\\' OR lower(p.sku) LIKE {pattern} ESCAPE '\\')")
-        if chosen:
-            where.append(f"p.category IN ({', '.join(params.add(c) for c in chosen)})")
-        joined = f"products p LEFT JOIN stock s ON s.product_id = p.id AND s.store_id = {store_ph}"
+
+    def body(tx: Tx) -> dict[str, Any]:
+        st = visible_store(tx, actor, "stock.read", store)
+        params = Params(st["id"])  # $1: the store, in _JOINED
+        where = _filters(text, chosen, only, params)
         counts = tx.dicts(
-            f"SELECT count(*) FILTER (WHERE {' AND '.join(where)}) AS total,"
-            f" count(*) FILTER (WHERE {_LOW_SQL}) AS low, count(*) FILTER (WHERE {_OUT_SQL}) AS out,"
-            f" count(*) AS products FROM {joined} WHERE p.active",
+            f"SELECT count(*) FILTER (WHERE {where}) AS total, count(*) FILTER (WHERE {status.low_sql()}) AS low,"
+            f" count(*) FILTER (WHERE {status.out_sql()}) AS out, count(*) AS products FROM {_JOINED} WHERE p.active",
             params.values,
         )[0]
         total = int(counts["total"])
         pages = max(1, -(-total // size))
         current = min(wanted, pages)
         offset = (current - 1) * size
-        limit_ph, offset_ph = params.add(size), params.add(offset)
-        rows = tx.dicts(
-            "SELECT p.sku, p.name, p.category, p.unit_price, p.reorder_level, v.name AS vendor,"
-            " coalesce(s.quantity, 0) AS quantity, p.version AS product_version,"
-            f" coalesce(s.version, 1) AS stock_version, {_STATUS_SQL} AS status"
-            f" FROM {joined} LEFT JOIN vendors v ON v.id = p.vendor_id"
-            f" WHERE {' AND '.join(where)} ORDER BY lower(p.name), p.sku LIMIT {limit_ph} OFFSET {offset_ph}",
-            params.values,
-        )
-        all_categories = [r[0] for r in tx.all("SELECT DISTINCT category FROM products WHERE active ORDER BY 1")]
-    return {
-        "store": st["code"],
-        "rows": rows,
-        "total": total,
-        "shown": len(rows),
-        "page": current,
-        "pages": pages,
-        "page_size": size,
-        "offset": offset,
-        "categories": all_categories,
-        "low": int(counts["low"]),
-        "out": int(counts["out"]),
-        "products": int(counts["products"]),
-    }
+        rows = _page_rows(tx, params, where, size, offset)
+        return {
+            "store": st["code"],
+            "rows": rows,
+            "total": total,
+            "shown": len(rows),
+            "page": current,
+            "pages": pages,
+            "page_size": size,
+            "offset": offset,
+            "categories": [r[0] for r in tx.all("SELECT DISTINCT category FROM products WHERE active ORDER BY 1")],
+            **{k: int(counts[k]) for k in ("low", "out", "products")},
+        }
+
+    return read(db, actor, "stock.read", body, entity="stock", entity_id=store, name="grid.page")
 
 
 # ---- saving --------------------------------------------------------------------------------------------------
@@ -353,7 +342,14 @@ def edits_from_positions(rows: list[dict[str, Any]], edited_rows: dict[Any, dict
     return [e for e in edits if e.changes]
 
 
+@public_read
 def product_options(db: Database) -> list[dict[str, Any]]:
     """Every active product's SKU and name, by name: the choices of the stock and order forms."""
-    with db.reader() as tx:
-        return tx.dicts("SELECT sku, name FROM products WHERE active ORDER BY lower(name), sku")
+    return read(
+        db,
+        None,
+        None,
+        lambda tx: tx.dicts("SELECT sku, name FROM products WHERE active ORDER BY lower(name), sku"),
+        entity="product",
+        name="product.options",
+    )

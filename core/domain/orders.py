@@ -12,9 +12,10 @@ from core.base.errors import InvalidTransition, NotFound
 from core.base.permissions import Actor, require
 from core.base.validate import clean_int, clean_text
 from core.db import Database, Tx
-from core.db.sql import amount_sql
-from core.domain.lookups import store_by_code, store_by_id
+from core.db.sql import Params, amount_sql
+from core.domain.lookups import store_by_id
 from core.domain.ops import Change, run
+from core.domain.reading import public_read, read, scope, visible_store
 from core.domain.stock import active_product, clean_lines, move, scoped_store
 
 STATUSES = ("pending", "shipped", "cancelled")
@@ -132,46 +133,47 @@ def cancel_order(db: Database, actor: Actor, order_id: Any, *, client_op_id: str
     return _transition(db, actor, order_id, "cancelled", client_op_id)
 
 
+@public_read
 def list_orders(
     db: Database, actor: Actor, *, store: str | None = None, status: str | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
-    """Orders newest first with their totals, limited to what ``actor`` may see."""
-    where, params = ["TRUE"], [clean_int(limit, "limit", minimum=1, maximum=10_000)]
-    with db.reader() as tx:
-        if store:
-            st = store_by_code(tx, store)
-            require(actor, "stock.read", st["id"], store_label=st["code"])
-            params.append(st["id"])
-            where.append(f"o.store_id = ${len(params)}")
-        elif not actor.is_owner:
-            ids = sorted(actor.store_ids) or [-1]
-            where.append(f"o.store_id IN ({', '.join(str(int(i)) for i in ids)})")
+    """Orders newest first with their totals, limited to what ``actor`` may see.
+    Raises ``ValidationError`` (limit), ``NotFound``, ``PermissionDenied``."""
+    limit = clean_int(limit, "limit", minimum=1, maximum=10_000)
+
+    def body(tx: Tx) -> list[dict[str, Any]]:
+        params = Params(limit)
+        params.where(scope(tx, actor, "stock.read", store).sql(params, "o.store_id"))
         if status:
-            params.append(status)
-            where.append(f"o.status = ${len(params)}")
+            params.where("o.status = {}", status)
         return tx.dicts(
             "SELECT o.id, s.code AS store, o.status, o.customer, o.created_by, o.created_at, o.updated_at,"
             " count(l.line_no) AS lines, coalesce(sum(l.quantity), 0) AS units,"
             f" coalesce(sum({amount_sql('l.quantity', 'l.unit_price')}), 0) AS total"
             " FROM orders o JOIN stores s ON s.id = o.store_id LEFT JOIN order_lines l ON l.order_id = o.id"
-            f" WHERE {' AND '.join(where)}"
+            f" WHERE {params.conditions()}"
             " GROUP BY o.id, s.code, o.status, o.customer, o.created_by, o.created_at, o.updated_at"
             " ORDER BY o.id DESC LIMIT $1",
-            params,
+            params.values,
         )
 
+    return read(db, actor, "stock.read", body, entity="order", entity_id=store or "all", name="order.list")
 
+
+@public_read
 def order_lines(db: Database, actor: Actor, order_id: int) -> list[dict[str, Any]]:
-    with db.reader() as tx:
-        found = tx.one(
-            "SELECT o.store_id, s.code FROM orders o JOIN stores s ON s.id = o.store_id WHERE o.id = $1", [order_id]
-        )
-        if found is None:
+    """The lines of one order with their amounts. Raises ``NotFound``, ``PermissionDenied`` (another store's)."""
+
+    def body(tx: Tx) -> list[dict[str, Any]]:
+        code = tx.scalar("SELECT s.code FROM orders o JOIN stores s ON s.id = o.store_id WHERE o.id = $1", [order_id])
+        if code is None:
             raise NotFound(f"There is no order {order_id}.")
-        require(actor, "stock.read", int(found[0]), store_label=found[1])
+        visible_store(tx, actor, "stock.read", code)
         return tx.dicts(
             f"SELECT l.line_no, p.sku, p.name, l.quantity, l.unit_price, {amount_sql('l.quantity', 'l.unit_price')}"
             " AS amount"
             " FROM order_lines l JOIN products p ON p.id = l.product_id WHERE l.order_id = $1 ORDER BY l.line_no",
             [order_id],
         )
+
+    return read(db, actor, "stock.read", body, entity="order", entity_id=order_id, name="order.lines")

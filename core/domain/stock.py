@@ -15,8 +15,10 @@ from core.base.errors import Conflict, ConflictError, InsufficientStock, Validat
 from core.base.permissions import Actor, require
 from core.base.validate import clean_int, clean_quantity, clean_sku, clean_text
 from core.db import Database, Tx
+from core.db.sql import Params
 from core.domain.lookups import product_by_sku, store_by_code, vendor_id
 from core.domain.ops import Change, run
+from core.domain.reading import public_read, read, scope, visible_store
 
 REMOVAL_REASONS = ("damaged", "expired", "lost", "other")
 
@@ -275,32 +277,30 @@ def transfer(
     return _run(db, actor, "stock.transfer", body, f"{from_store}->{to_store}", client_op_id)
 
 
+@public_read
 def get_stock(db: Database, actor: Actor, store: str, sku: str) -> dict[str, Any]:
     """Quantity and version of one product in one store. Raises ``NotFound``, ``PermissionDenied``."""
-    with db.reader() as tx:
-        st = store_by_code(tx, store)
-        require(actor, "stock.read", st["id"], store_label=st["code"])
-        product = product_by_sku(tx, sku)
+
+    def body(tx: Tx) -> dict[str, Any]:
+        st, product = visible_store(tx, actor, "stock.read", store), product_by_sku(tx, sku)
         return {"store": st["code"], "sku": product["sku"], **stock_row(tx, st["id"], product["id"])}
 
+    return read(db, actor, "stock.read", body, entity="stock", entity_id=f"{sku}@{store}", name="stock.get")
 
+
+@public_read
 def recent_movements(db: Database, actor: Actor, store: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """The latest movements, newest first, of ``store`` (or every store ``actor`` may see)."""
+    """The latest movements, newest first, of ``store`` (or every store ``actor`` may see). Raises as ``get_stock``."""
     limit = clean_int(limit, "limit", minimum=1, maximum=10_000)
-    with db.reader() as tx:
-        params: list[Any] = [limit]
-        where = "TRUE"
-        if store is not None:
-            st = store_by_code(tx, store)
-            require(actor, "stock.read", st["id"], store_label=st["code"])
-            where = "m.store_id = $2"
-            params.append(st["id"])
-        elif not actor.is_owner:
-            ids = sorted(actor.store_ids) or [-1]
-            where = f"m.store_id IN ({', '.join(str(int(i)) for i in ids)})"
+
+    def body(tx: Tx) -> list[dict[str, Any]]:
+        params = Params(limit)
+        where = scope(tx, actor, "stock.read", store).sql(params, "m.store_id")
         return tx.dicts(
-            "SELECT m.id, m.created_at, s.code AS store, p.sku, p.name, m.kind, m.delta, m.quantity_after,"
-            " m.reason, m.actor FROM movements m JOIN stores s ON s.id = m.store_id"
-            f" JOIN products p ON p.id = m.product_id WHERE {where} ORDER BY m.id DESC LIMIT $1",
-            params,
+            "SELECT m.id, m.created_at, s.code AS store, p.sku, p.name, m.kind, m.delta, m.quantity_after, m.reason,"
+            " m.actor FROM movements m JOIN stores s ON s.id = m.store_id JOIN products p ON p.id = m.product_id"
+            f" WHERE {where} ORDER BY m.id DESC LIMIT $1",
+            params.values,
         )
+
+    return read(db, actor, "stock.read", body, entity="stock", entity_id=store or "all", name="stock.movements")

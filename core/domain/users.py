@@ -13,12 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from core.base.errors import NotFound, ValidationError
-from core.base.permissions import Actor, require
+from core.base.permissions import Actor
 from core.base.validate import NAME_MAX, clean_text, collect
 from core.db import Database, Tx
 from core.domain import signin_throttle
 from core.domain.lookups import store_by_code
 from core.domain.ops import Change, run
+from core.domain.reading import public_read, read
 from core.domain.signin import hash_password, validate_password
 
 ROLES = ("owner", "staff")
@@ -226,22 +227,30 @@ def unlock(db: Database, actor: Actor, email: str) -> dict[str, Any]:
     return _owner_change(db, actor, "user.unlock", email, change, {"unlock": True})
 
 
+@public_read
 def get_user(db: Database, actor: Actor, email: str) -> dict[str, Any]:
-    with db.reader() as tx:
-        require(actor, "user.manage") if str(email).lower() != actor.email else None
-        return _public(_user(tx, email))
+    """One account (without its password hash): one's own, or any for the owner. Raises ``NotFound``,
+    ``PermissionDenied``."""
+    own = str(email).strip().lower() == actor.email
+    return read(
+        db, actor, None if own else "user.manage", lambda tx: _public(_user(tx, email)), entity="user", entity_id=email
+    )
 
 
+def _accounts(tx: Tx) -> tuple[list[dict[str, Any]], dict[str, Any], list[tuple[Any, ...]]]:
+    rows = tx.dicts(f"SELECT {USER_COLUMNS}, now() AS now FROM users ORDER BY role, email")
+    now = rows[0]["now"] if rows else None
+    throttled = signin_throttle.account_states(tx, now, signin_throttle.throttle_settings()) if rows else {}
+    stores = tx.all("SELECT us.user_id, s.code FROM user_stores us JOIN stores s ON s.id = us.store_id ORDER BY s.code")
+    return rows, throttled, stores
+
+
+@public_read
 def list_users(db: Database, actor: Actor) -> list[dict[str, Any]]:
     """Every account with its stores and lock state (owner only). Raises ``PermissionDenied``."""
-    require(actor, "user.manage")
-    with db.reader() as tx:
-        rows = tx.dicts(f"SELECT {USER_COLUMNS}, now() AS now FROM users ORDER BY role, email")
-        now = rows[0]["now"] if rows else None
-        throttled = signin_throttle.account_states(tx, now, signin_throttle.throttle_settings()) if rows else {}
-        stores = tx.all(
-            "SELECT us.user_id, s.code FROM user_stores us JOIN stores s ON s.id = us.store_id ORDER BY s.code"
-        )
+    rows, throttled, stores = read(
+        db, actor, "user.manage", _accounts, entity="user", entity_id="list", name="user.list"
+    )
     by_user: dict[int, list[str]] = {}
     for uid, code in stores:
         by_user.setdefault(uid, []).append(code)

@@ -1,8 +1,8 @@
 """Reading the audit trail (owner only): filtered rows with ``before``/``after`` parsed and a per-field diff.
 
 ``denied`` rows are the tripwires: staff attempts that core refused. Counts cover every matching row, not only the
-rows returned. Reading is itself checked (``audit.read``) inside the operation runner, so a staff attempt is
-audited as ``denied`` too.
+rows returned. Reading is itself checked (``audit.read``) by the read chokepoint (``core.domain.reading.read``), so a staff
+attempt is audited as ``denied`` too.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from datetime import date
 from typing import Any
 
 from core.base.errors import ValidationError
-from core.base.permissions import Actor, require
+from core.base.permissions import Actor
 from core.base.validate import clean_int
 from core.db import Database, Tx
-from core.domain.ops import run
-from core.reads.reports import Where, day_range
+from core.db.sql import Params
+from core.domain.filters import day_range
+from core.domain.reading import public_read, read
 
 AUDIT_ROWS = 500
 OUTCOMES = ("ok", "denied", "conflict", "error")
@@ -56,6 +57,7 @@ def audit_changes(before: Any, after: Any) -> list[dict[str, str]]:
     return [] if before == after else [{"field": "value", "before": _shown(before), "after": _shown(after)}]
 
 
+@public_read
 def audit_log(
     db: Database,
     actor: Actor,
@@ -75,27 +77,29 @@ def audit_log(
     if outcome is not None and outcome not in OUTCOMES:
         raise ValidationError.single("outcome", f"Outcome must be one of {', '.join(OUTCOMES)} (got {outcome!r}).")
 
+    low, high = day_range(start, end)
+    where = Params()
+    for template, value in (
+        ("a.actor = {}", who),
+        ("a.action = {}", action),
+        ("a.outcome = {}", outcome),
+        ("a.created_at >= {}", low),
+        ("a.created_at < {}", high),
+    ):
+        if value:
+            where.where(template, value)
+
     def body(tx: Tx) -> dict[str, Any]:
-        require(actor, "audit.read", entity="audit", entity_id="log")
-        where = Where()
-        if who:
-            where.add("a.actor = {}", who)
-        if action:
-            where.add("a.action = {}", action)
-        if outcome:
-            where.add("a.outcome = {}", outcome)
-        low, high = day_range(start, end)
-        if low:
-            where.add("a.created_at >= {}", low)
-        if high:
-            where.add("a.created_at < {}", high)
         counts = dict(
-            tx.all(f"SELECT a.outcome, count(*) FROM audit a WHERE {where.sql()} GROUP BY a.outcome", where.params)
+            tx.all(
+                f"SELECT a.outcome, count(*) FROM audit a WHERE {where.conditions()} GROUP BY a.outcome", where.values
+            )
         )
+        page = Params(*where.values)
         rows = tx.dicts(
             "SELECT a.id, a.created_at, a.actor, a.action, a.entity, a.entity_id, a.outcome, a.detail, a.before,"
-            f" a.after FROM audit a WHERE {where.sql()} ORDER BY a.id DESC LIMIT {where.next()}",
-            [*where.params, limit],
+            f" a.after FROM audit a WHERE {where.conditions()} ORDER BY a.id DESC LIMIT {page.add(limit)}",
+            page.values,
         )
         for r in rows:
             r["before"], r["after"] = _parse(r["before"]), _parse(r["after"])
@@ -108,18 +112,18 @@ def audit_log(
             "denied": by_outcome["denied"],
         }
 
-    return run(db, actor, "audit.read", body, entity="audit", entity_id="log")
+    return read(db, actor, "audit.read", body, entity="audit", entity_id="log")
 
 
+@public_read
 def audit_options(db: Database, actor: Actor) -> dict[str, list[str]]:
     """The actors and actions on record, for the audit log's filters. Raises ``PermissionDenied`` (owner only)."""
 
     def body(tx: Tx) -> dict[str, list[str]]:
-        require(actor, "audit.read", entity="audit", entity_id="options")
         return {
             "actors": [r[0] for r in tx.all("SELECT DISTINCT actor FROM audit ORDER BY actor")],
             "actions": [r[0] for r in tx.all("SELECT DISTINCT action FROM audit ORDER BY action")],
             "outcomes": list(OUTCOMES),
         }
 
-    return run(db, actor, "audit.read", body, entity="audit", entity_id="options")
+    return read(db, actor, "audit.read", body, entity="audit", entity_id="options")

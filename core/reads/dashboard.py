@@ -1,8 +1,8 @@
 """What the Dashboard shows, computed by the database: KPI tiles, sales for a period, charts, low stock.
 
 ``dashboard`` is the page's one call. It reads everything in one transaction (one consistent snapshot)
-through the operation runner, so a refused store is audited as ``denied`` and every render's latency shows
-on the System page.
+through the read chokepoint (``core.domain.reading.read``), so a refused store is audited as ``denied`` and every
+render's latency shows on the System page.
 
 Definitions (one spelling, used by the page and the tests):
 - **Sales** are movements of kind ``sale``. Orders (kind ``order``) are customer orders and are not counted.
@@ -12,7 +12,8 @@ Definitions (one spelling, used by the page and the tests):
   ``days`` days before it. Changes are against the previous period (``None`` when it sold nothing).
 - **Stock value** is on-hand quantity x current unit price, over active products in active stores, as in
   ``core.reads.kpis``.
-- **Low stock rows** are (store, product) pairs at or below the reorder level, out of stock included.
+- **Low stock rows** are (store, product) pairs at or below the reorder level, out of stock included; ``status`` is
+  ``core.domain.status``'s word (``out`` or ``low``).
   Days of cover = quantity / (units sold in the period / days), ``None`` when nothing sold. The suggested
   reorder brings the quantity up to ``cover_days`` of average sales and at least one above the reorder level
   (so the row stops being low).
@@ -25,13 +26,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from core.base.errors import reading
 from core.base.permissions import Actor
 from core.base.validate import clean_int
 from core.db import Database, Tx
-from core.db.sql import amount_sql, to_money
-from core.domain.ops import run
-from core.reads.kpis import kpis_in, store_filter
+from core.db.sql import Params, amount_sql, to_money
+from core.domain import status
+from core.domain.reading import Scope, public_read, read, scope
+from core.reads.kpis import kpis_in
 
 PERIODS = (7, 30, 90)
 DEFAULT_COVER_DAYS = 14
@@ -59,13 +60,13 @@ def _change(current: Any, previous: Any) -> float | None:
     return round((float(current) - float(previous)) * 100.0 / float(previous), 1)
 
 
-def product_sales(
-    tx: Tx, where_m: str, where_s: str, bounds: dict[str, datetime], limit: int = CHART_ROWS
-) -> dict[str, Any]:
+def product_sales(tx: Tx, stores: Scope, bounds: dict[str, datetime], limit: int = CHART_ROWS) -> dict[str, Any]:
     """Sales totals for the period and the previous one, the top sellers and the slowest movers, from ONE
     pass over the sales of both periods aggregated per product (the ledger is the big table; this is the
     dashboard's main cost). Slowest movers are active products on hand that sold the fewest units in the period
     (none at all first); ties go to the larger stock value, the money standing still."""
+    params = Params(bounds["previous_start"], bounds["start"], bounds["end"], limit)
+    where_m, where_s = stores.sql(params, "m.store_id"), stores.sql(params, "s.store_id")
     rows = tx.dicts(
         "WITH sold AS (SELECT m.product_id,"
         "   coalesce(sum(-m.delta) FILTER (WHERE m.created_at >= $2), 0) AS units,"
@@ -89,7 +90,7 @@ def product_sales(
         "   row_number() OVER (ORDER BY on_hand DESC, units, stock_value DESC, sku) AS slow_rank FROM joined)"
         " SELECT * FROM ranked WHERE (units > 0 AND top_rank <= $4) OR (on_hand AND slow_rank <= $4)"
         "  OR (top_rank = 1)",
-        [bounds["previous_start"], bounds["start"], bounds["end"], limit],
+        params.values,
     )
     first = rows[0] if rows else {}
     units, previous_units = int(first.get("total_units") or 0), int(first.get("total_previous_units") or 0)
@@ -121,19 +122,21 @@ def product_sales(
     }
 
 
-def daily_sales(tx: Tx, where: str, bounds: dict[str, datetime]) -> list[dict[str, Any]]:
+def daily_sales(tx: Tx, stores: Scope, bounds: dict[str, datetime]) -> list[dict[str, Any]]:
     """One row per calendar day of the period (days without sales included, as zero).
 
     Days are counted in 24-hour steps from the period's first local midnight (epoch arithmetic: several times
     cheaper than converting every timestamp to a local date); across a daylight-saving change a sale in the
     hour after midnight may count for the day before."""
     start = bounds["start"]
+    params = Params(start, bounds["end"], start.timestamp())
+    where = stores.sql(params, "m.store_id")
     rows = tx.all(
         "SELECT CAST(floor((extract(epoch FROM m.created_at) - $3) / 86400) AS INTEGER) AS day_index,"
         f" sum(-m.delta) AS units, sum({amount_sql('-m.delta', 'p.unit_price')}) AS revenue"
         f" FROM {_SALES_FROM} WHERE m.kind = 'sale' AND m.created_at >= $1 AND m.created_at < $2 AND {where}"
         " GROUP BY CAST(floor((extract(epoch FROM m.created_at) - $3) / 86400) AS INTEGER)",
-        [start, bounds["end"], start.timestamp()],
+        params.values,
     )
     found = {int(index): (int(units), _money(revenue)) for index, units, revenue in rows}
     out = []
@@ -143,14 +146,17 @@ def daily_sales(tx: Tx, where: str, bounds: dict[str, datetime]) -> list[dict[st
     return out
 
 
-def stock_value_breakdown(tx: Tx, where: str) -> dict[str, list[dict[str, Any]]]:
+def stock_value_breakdown(tx: Tx, stores: Scope) -> dict[str, list[dict[str, Any]]]:
     """Stock value and units by category and by store, largest value first, in one pass over the stock."""
+    params = Params()
+    where = stores.sql(params, "s.store_id")
     rows = tx.dicts(
         "SELECT p.category, st.code AS store, GROUPING(p.category) AS by_store,"
         f" sum({amount_sql('s.quantity', 'p.unit_price')}) AS stock_value, sum(s.quantity) AS units"
         " FROM stock s JOIN products p ON p.id = s.product_id JOIN stores st ON st.id = s.store_id"
         f" WHERE p.active AND st.active AND {where}"
-        " GROUP BY GROUPING SETS ((p.category), (st.code))"
+        " GROUP BY GROUPING SETS ((p.category), (st.code))",
+        params.values,
     )
     by_category, by_store = [], []
     for r in rows:
@@ -165,23 +171,20 @@ def stock_value_breakdown(tx: Tx, where: str) -> dict[str, list[dict[str, Any]]]
 
 
 def low_stock(
-    tx: Tx,
-    where_s: str,
-    where_m: str,
-    bounds: dict[str, datetime],
-    cover_days: int,
-    limit: int = LOW_STOCK_ROWS,
+    tx: Tx, stores: Scope, bounds: dict[str, datetime], cover_days: int, limit: int = LOW_STOCK_ROWS
 ) -> list[dict[str, Any]]:
     """The most urgent low-stock rows: least cover first (out of stock has 0 days), the faster seller first
     among equals, no sales (unknown cover) last. How many there are in all is the KPIs' ``low_stock +
     out_of_stock``."""
     days = (bounds["end"] - bounds["start"]).days
+    params = Params(bounds["start"], bounds["end"], days, cover_days, limit)
+    where_s, where_m = stores.sql(params, "s.store_id"), stores.sql(params, "m.store_id")
     # (store, product) packed into one BIGINT: the ledger join probes one key instead of two (about 2x faster on
     # millions of sales). Ids come from sequences; a product id would have to pass 2**32 to collide.
     rows = tx.dicts(
         "WITH low AS (SELECT s.store_id * 4294967296 + s.product_id AS pair, s.store_id, s.product_id, s.quantity,"
         "  p.reorder_level FROM stock s JOIN products p ON p.id = s.product_id JOIN stores st ON st.id = s.store_id"
-        f"  WHERE p.active AND st.active AND s.quantity <= p.reorder_level AND {where_s}),"
+        f"  WHERE p.active AND st.active AND {status.needs_reorder_sql()} AND {where_s}),"
         " sold AS (SELECT l.pair, sum(-m.delta) AS units FROM movements m"
         "  JOIN low l ON l.pair = m.store_id * 4294967296 + m.product_id"
         f"  WHERE m.kind = 'sale' AND m.created_at >= $1 AND m.created_at < $2 AND {where_m} GROUP BY l.pair),"
@@ -190,12 +193,13 @@ def low_stock(
         "  FROM low l LEFT JOIN sold ON sold.pair = l.pair),"
         " urgent AS (SELECT *, CASE WHEN daily > 0 THEN quantity / daily END AS days_of_cover FROM rated"
         "  ORDER BY days_of_cover NULLS LAST, daily DESC, quantity, store_id, product_id LIMIT $5)"
-        " SELECT st.code AS store, p.sku, p.name, p.category, u.quantity, u.reorder_level,"
+        f" SELECT st.code AS store, p.sku, p.name, p.category, u.quantity, u.reorder_level,"
+        f" {status.status_sql('u.quantity', 'u.reorder_level')} AS status,"
         " u.units AS units_sold, u.daily AS daily_sales, u.days_of_cover,"
         " greatest(CAST(ceil(u.units * $4 * 1.0 / $3) AS BIGINT), u.reorder_level + 1) - u.quantity AS suggested_reorder"
         " FROM urgent u JOIN products p ON p.id = u.product_id JOIN stores st ON st.id = u.store_id"
         " ORDER BY u.days_of_cover NULLS LAST, u.daily DESC, u.quantity, st.code, p.sku",
-        [bounds["start"], bounds["end"], days, cover_days, limit],
+        params.values,
     )
     for r in rows:
         cover = r["days_of_cover"]
@@ -205,11 +209,11 @@ def low_stock(
             daily_sales=round(float(r["daily_sales"]), 2),
             days_of_cover=None if cover is None else round(float(cover), 1),
             suggested_reorder=int(r["suggested_reorder"]),
-            status="out of stock" if r["quantity"] == 0 else "low",
         )
     return rows
 
 
+@public_read
 def dashboard(
     db: Database,
     actor: Actor,
@@ -228,21 +232,19 @@ def dashboard(
     bounds = period_bounds(days, today)
 
     def body(tx: Tx) -> dict[str, Any]:
-        where_m = store_filter(tx, actor, store, "m.store_id", action="report.read")
-        where_s = store_filter(tx, actor, store, "s.store_id", action="report.read")
-        kpis = kpis_in(tx, actor, store)
+        stores = scope(tx, actor, "report.read", store)
+        kpis = kpis_in(tx, stores)
         period = {"days": days, "start": bounds["start"].date(), "end": (bounds["end"] - timedelta(days=1)).date()}
         return {
             "period": period,
             "kpis": kpis,
-            **product_sales(tx, where_m, where_s, bounds),
-            "daily": daily_sales(tx, where_m, bounds),
-            **stock_value_breakdown(tx, where_s),
+            **product_sales(tx, stores, bounds),
+            "daily": daily_sales(tx, stores, bounds),
+            **stock_value_breakdown(tx, stores),
             "low_stock": {
-                "rows": low_stock(tx, where_s, where_m, bounds, cover_days),
+                "rows": low_stock(tx, stores, bounds, cover_days),
                 "total": kpis["low_stock"] + kpis["out_of_stock"],
             },
         }
 
-    with reading():
-        return run(db, actor, "report.dashboard", body, entity="report", entity_id=store or "all")
+    return read(db, actor, "report.read", body, entity="report", entity_id=store or "all", name="report.dashboard")

@@ -9,21 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from core.base import observe
-from core.base.permissions import Actor, require
+from core.base.permissions import Actor
 from core.db import Database, Tx
 from core.db.schema import current_version
 from core.domain.backup import backup
 from core.domain.check import check
-from core.domain.ops import run
+from core.domain.reading import public_read, read
 
 
+@public_read
 def system_status(db: Database, actor: Actor) -> dict[str, Any]:
     """``{healthy, query_ms, size_bytes, schema_version, tables, latency}``: a trivial query's answer and time,
     the database file size, row counts per table, and p50/p95 per operation in this process.
     Raises ``PermissionDenied`` (owner only)."""
 
     def body(tx: Tx) -> dict[str, Any]:
-        require(actor, "system.manage", entity="database", entity_id="status")
         t0 = clock.perf_counter()
         healthy = tx.scalar("SELECT 1") == 1
         query_ms = round((clock.perf_counter() - t0) * 1000, 3)
@@ -39,22 +39,20 @@ def system_status(db: Database, actor: Actor) -> dict[str, Any]:
         ]
         return {"healthy": healthy, "query_ms": query_ms, "tables": tables}
 
-    status = run(db, actor, "system.status", body, entity="database", entity_id="status")
+    status = read(db, actor, "system.manage", body, entity="database", entity_id="status", name="system.status")
     status["size_bytes"] = db.size_bytes()
     status["schema_version"] = current_version(db)
     status["latency"] = [{"action": a, **v} for a, v in observe.latency_percentiles().items()]
     return status
 
 
+@public_read
 def health_check(db: Database, actor: Actor) -> dict[str, Any]:
     """Run ``core.domain.check`` (every stored invariant): ``{ok, problems}``. Slow on a big database: on demand only.
     Raises ``PermissionDenied`` (owner only)."""
 
-    def body(tx: Tx) -> None:
-        require(actor, "system.manage", entity="database", entity_id="check")
-
-    run(db, actor, "system.check", body, entity="database", entity_id="check")
-    return check(db)
+    read(db, actor, "system.manage", lambda tx: None, entity="database", entity_id="check", name="system.check")
+    return check(db)  # its own transaction, after the permission: one snapshot for every check
 
 
 def default_backup_dir(db: Database) -> Path:

@@ -23,14 +23,16 @@ import contextlib
 import io
 import os
 import re
-from typing import Any
+from typing import Any, Unpack
 
 import pandas as pd
 
 from core.base.errors import ValidationError
-from core.base.permissions import Actor, require, store_scope
+from core.base.permissions import Actor
 from core.db import Database, Tx
-from core.domain.lookups import store_by_code
+from core.db.sql import Params
+from core.domain.filters import MovementFilters, movement_conditions
+from core.domain.reading import public_read, read, scope
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "products": ("sku", "name", "category", "unit_price", "reorder_level", "vendor", "active"),
@@ -42,6 +44,7 @@ FORMATS = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+EXPORT_MAX_ROWS = 1_000_000  # movements in one export: an XLSX sheet holds 1,048,576 rows
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Text a spreadsheet program reads as a number, a percentage, an amount, a date or a time when it opens a CSV:
 # digits with signs, separators, an exponent, currency or date punctuation, or a month name beside a number
@@ -71,64 +74,96 @@ def csv_cell(value: Any) -> Any:
     return neutralise(value)
 
 
-def _store_filter(tx: Tx, actor: Actor, action: str, store: str | None, alias: str) -> tuple[str, list[Any]]:
-    if store is not None:
-        st = store_by_code(tx, store)
-        require(actor, action, st["id"], store_label=st["code"], entity="store", entity_id=st["code"])
-        return f"{alias}.store_id = $1", [st["id"]]
-    scope = store_scope(actor)
-    if scope is None:
-        return "TRUE", []
-    ids = ", ".join(str(int(i)) for i in scope) or "-1"
-    return f"{alias}.store_id IN ({ids})", []
+def _products(tx: Tx, actor: Actor, store: str | None) -> pd.DataFrame:
+    return tx.frame(
+        "SELECT p.sku, p.name, p.category, p.unit_price, p.reorder_level, coalesce(v.name, '') AS vendor,"
+        " CASE WHEN p.active THEN 'true' ELSE 'false' END AS active"
+        " FROM products p LEFT JOIN vendors v ON v.id = p.vendor_id ORDER BY p.sku"
+    )
 
 
-def export_frame(db: Database, actor: Actor, what: str, *, store: str | None = None) -> pd.DataFrame:
-    """The rows of one export as a DataFrame with exactly ``COLUMNS[what]``. Raises ``ValidationError`` for an
-    unknown export, ``NotFound`` for an unknown store, ``PermissionDenied`` for a store outside the actor's."""
-    if what not in COLUMNS:
-        raise ValidationError.single("what", f"Choose products, stock or movements (not {what!r}).")
-    with db.reader() as tx:
-        if what == "products":
-            frame = tx.frame(
-                "SELECT p.sku, p.name, p.category, p.unit_price, p.reorder_level, coalesce(v.name, '') AS vendor,"
-                " CASE WHEN p.active THEN 'true' ELSE 'false' END AS active"
-                " FROM products p LEFT JOIN vendors v ON v.id = p.vendor_id ORDER BY p.sku"
-            )
-        elif what == "stock":
-            if store is not None:
-                st = store_by_code(tx, store)
-                require(actor, "stock.read", st["id"], store_label=st["code"], entity="store", entity_id=st["code"])
-                frame = tx.frame(
-                    "SELECT st.code AS store, p.sku, p.name, p.category, coalesce(s.quantity, 0) AS quantity,"
-                    " p.reorder_level, p.unit_price FROM products p CROSS JOIN stores st"
-                    " LEFT JOIN stock s ON s.product_id = p.id AND s.store_id = st.id"
-                    " WHERE st.id = $1 AND p.active ORDER BY p.sku",
-                    [st["id"]],
-                )
-            else:
-                where, params = _store_filter(tx, actor, "stock.read", None, "s")
-                frame = tx.frame(
-                    "SELECT st.code AS store, p.sku, p.name, p.category, s.quantity, p.reorder_level, p.unit_price"
-                    " FROM stock s JOIN stores st ON st.id = s.store_id JOIN products p ON p.id = s.product_id"
-                    f" WHERE {where} AND st.active AND p.active ORDER BY st.code, p.sku",
-                    params,
-                )
-        else:
-            where, params = _store_filter(tx, actor, "report.read", store, "m")
-            frame = tx.frame(
-                "SELECT m.created_at, st.code AS store, p.sku, m.kind, m.delta, m.quantity_after,"
-                " coalesce(m.reason, '') AS reason, m.actor FROM movements m"
-                " JOIN stores st ON st.id = m.store_id JOIN products p ON p.id = m.product_id"
-                f" WHERE {where} ORDER BY m.id",
-                params,
-            )
+def _stock(tx: Tx, actor: Actor, store: str | None) -> pd.DataFrame:
+    """One store: every active product (a count sheet, 0 where none is held); else the stock rows that exist."""
+    stores = scope(tx, actor, "stock.read", store)
+    if stores.stores:
+        return tx.frame(
+            "SELECT st.code AS store, p.sku, p.name, p.category, coalesce(s.quantity, 0) AS quantity,"
+            " p.reorder_level, p.unit_price FROM products p CROSS JOIN stores st"
+            " LEFT JOIN stock s ON s.product_id = p.id AND s.store_id = st.id"
+            " WHERE st.id = $1 AND p.active ORDER BY p.sku",
+            [stores.stores[0]["id"]],
+        )
+    params = Params()
+    return tx.frame(
+        "SELECT st.code AS store, p.sku, p.name, p.category, s.quantity, p.reorder_level, p.unit_price"
+        " FROM stock s JOIN stores st ON st.id = s.store_id JOIN products p ON p.id = s.product_id"
+        f" WHERE {stores.sql(params, 's.store_id')} AND st.active AND p.active ORDER BY st.code, p.sku",
+        params.values,
+    )
+
+
+def _movements(tx: Tx, actor: Actor, filters: MovementFilters) -> pd.DataFrame:
+    """Every movement matching ``filters`` (``core.domain.filters.movement_conditions``), oldest first.
+    Raises ``ValidationError`` when more than ``EXPORT_MAX_ROWS`` match."""
+    conditions = movement_conditions(tx, actor, **filters)
+    params = Params(*conditions.values)
+    frame = tx.frame(
+        "SELECT m.created_at, st.code AS store, p.sku, m.kind, m.delta, m.quantity_after, m.reason, m.actor"
+        f" FROM (SELECT * FROM movements m WHERE {conditions.conditions()} ORDER BY m.id"
+        f" LIMIT {params.add(EXPORT_MAX_ROWS + 1)}) m"
+        " JOIN stores st ON st.id = m.store_id JOIN products p ON p.id = m.product_id ORDER BY m.id",
+        params.values,
+    )
+    if len(frame) > EXPORT_MAX_ROWS:
+        raise ValidationError.single(
+            "rows", f"More than {EXPORT_MAX_ROWS:,} movements match; narrow the dates or stores first."
+        )
+    return frame
+
+
+_READERS = {"products": (None, _products), "stock": ("stock.read", _stock)}
+
+
+def _formatted(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     frame = frame[list(COLUMNS[what])]
     if "unit_price" in frame:
         frame["unit_price"] = frame["unit_price"].map(lambda v: f"{v:.2f}", na_action="ignore")
     if "created_at" in frame:
         frame["created_at"] = frame["created_at"].map(lambda v: v.isoformat(), na_action="ignore")
     return frame
+
+
+@public_read
+def export_frame(db: Database, actor: Actor, what: str, *, store: str | None = None) -> pd.DataFrame:
+    """The rows of one export as a DataFrame with exactly ``COLUMNS[what]``. Raises ``ValidationError`` for an
+    unknown export (or more than ``EXPORT_MAX_ROWS`` movements), ``NotFound`` for an unknown store,
+    ``PermissionDenied`` for a store outside the actor's (audited ``denied``)."""
+    if what not in COLUMNS:
+        raise ValidationError.single("what", f"Choose products, stock or movements (not {what!r}).")
+    if what == "movements":
+        return movement_frame(db, actor, stores=None if store is None else [store])
+    permission, reader = _READERS[what]
+    frame = read(
+        db, actor, permission, lambda tx: reader(tx, actor, store), entity="export", entity_id=what, name="export"
+    )
+    return _formatted(frame, what)
+
+
+@public_read
+def movement_frame(db: Database, actor: Actor, **filters: Unpack[MovementFilters]) -> pd.DataFrame:
+    """Every movement matching the Reports page's filters (``core.domain.filters.movement_conditions``), oldest
+    first, with ``COLUMNS["movements"]``. Raises ``ValidationError`` (filters; more than ``EXPORT_MAX_ROWS`` rows),
+    ``NotFound``, ``PermissionDenied`` (audited ``denied``)."""
+    frame = read(
+        db,
+        actor,
+        "report.read",
+        lambda tx: _movements(tx, actor, filters),
+        entity="export",
+        entity_id="movements",
+        name="export",
+    )
+    return _formatted(frame, "movements")
 
 
 def _neutralised(frame: pd.DataFrame, cell: Any = neutralise) -> pd.DataFrame:
@@ -173,6 +208,7 @@ def to_xlsx(frame: pd.DataFrame, sheet: str = "Sheet1") -> bytes:
     return buffer.getvalue()
 
 
+@public_read
 def export_bytes(
     db: Database, actor: Actor, what: str, *, store: str | None = None, fmt: str = "csv"
 ) -> tuple[bytes, str, str, int]:
@@ -186,6 +222,17 @@ def export_bytes(
     return data, name, FORMATS[fmt], len(frame)
 
 
+@public_read
+def export_movements(db: Database, actor: Actor, fmt: str = "csv", **filters: Unpack[MovementFilters]) -> bytes:
+    """``movement_frame`` as CSV (UTF-8) or XLSX bytes. Raises as ``movement_frame``, and ``ValidationError`` for
+    an unknown format."""
+    if fmt not in FORMATS:
+        raise ValidationError.single("format", f"Export format must be csv or xlsx (got {fmt!r}).")
+    frame = movement_frame(db, actor, **filters)
+    return to_csv(frame) if fmt == "csv" else to_xlsx(frame, "movements")
+
+
+@public_read
 def export_file(
     db: Database, actor: Actor, what: str, path: str | os.PathLike[str], *, store: str | None = None, fmt: str = "csv"
 ) -> dict[str, Any]:

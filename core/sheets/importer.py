@@ -39,6 +39,7 @@ from core.base.permissions import Actor
 from core.db import Database, Tx
 from core.domain import audit
 from core.domain.ops import run, transact
+from core.domain.reading import public_read, read
 from core.sheets.clean import clean_rows, is_sku_header, map_headers
 from core.sheets.read import FileProblem, read_sheet
 from core.sheets.report import FATES, ImportFileError, ImportReport, file_report
@@ -226,16 +227,23 @@ def _apply(tx: Tx, staging: Staging) -> ImportReport:
     return report
 
 
+@public_read
 def history(db: Database, actor: Actor, limit: int = 50) -> list[dict[str, Any]]:
     """The latest imports, newest first: every import for the owner, one's own for staff."""
-    with db.reader() as tx:
-        where, params = ("TRUE", [int(limit)]) if actor.is_owner else ("i.actor = $2", [int(limit), actor.email])
-        return tx.dicts(
+    where, params = ("TRUE", [int(limit)]) if actor.is_owner else ("i.actor = $2", [int(limit), actor.email])
+    return read(
+        db,
+        actor,
+        None,
+        lambda tx: tx.dicts(
             "SELECT i.id, i.created_at, i.file_name, i.actor, s.code AS store, i.rows, i.created, i.updated,"
             " i.unchanged, i.errors, i.applied, i.sha256 FROM imports i LEFT JOIN stores s ON s.id = i.store_id"
             f" WHERE {where} ORDER BY i.id DESC LIMIT $1",
             params,
-        )
+        ),
+        entity="import",
+        name="import.history",
+    )
 
 
 __all__ = ["FATES", "ImportReport", "history", "import_file"]
