@@ -87,8 +87,8 @@ class DuckTx(Tx):
     """The interface on a DuckDB cursor: DataFrames straight from DuckDB, bulk loads through a registered frame."""
 
     kind = "duckdb"
-    driver_error = duckdb.Error
     translate = staticmethod(_translate)
+    driver_error = duckdb.Error
 
     def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
         """The result as a pandas DataFrame."""

@@ -1,11 +1,12 @@
 """The PostgreSQL engine behind ``core.db``'s interface, for several app processes on one database.
 
-``Database("postgresql://...")`` (``INVENTORY_DB`` or ``--db``) returns ``PostgresDatabase``: a psycopg 3 connection
-pool (env ``INVENTORY_DB_POOL`` connections a process, default 10), sessions in UTC, every transaction at REPEATABLE
-READ. A row another transaction changed since this one's snapshot is then a serialization failure (SQLSTATE 40001),
-translated to ``WriteConflict`` like DuckDB's optimistic conflicts, so ``core.domain.ops.run`` retries the operation: a
-read-then-write (a count against the version it read, an existence check before an insert) never acts on a stale
-read. Statements are core's ``$1`` SQL, sent as they are through psycopg's ``RawCursor``; bulk loads use COPY.
+``core.open_db("postgresql://...")`` (``INVENTORY_DB`` or ``--db``) opens ``PostgresDatabase``: a psycopg 3
+connection pool (env ``INVENTORY_DB_POOL`` connections a process, default 10), sessions in the time zone DuckDB
+works in, every transaction at REPEATABLE READ. A row another transaction changed since this one's snapshot is then
+a serialization failure (SQLSTATE 40001), translated to ``WriteConflict`` like DuckDB's optimistic conflicts, so
+``core.domain.ops.run`` retries the operation: a read-then-write (a count against the version it read, an existence
+check before an insert) never acts on a stale read. Statements are core's ``$1`` SQL, sent as they are through
+psycopg's ``RawCursor``; bulk loads use COPY.
 
 Imports only the interface (``core.db.engine``); ``core.open_db`` opens this engine for a PostgreSQL target and
 passes it the time zone sessions use. With ``core.db.duck`` the only module that imports a database driver (psycopg
