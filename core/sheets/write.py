@@ -53,16 +53,8 @@ def audit_denied(
     if len(detail) > DETAIL_MAX:
         detail = detail[: DETAIL_MAX - 1] + "…"
     action = "import.catalog" if catalog else "import.counts"
-    audit.write(
-        tx,
-        actor=actor.email,
-        action=action,
-        entity="import",
-        entity_id=file_name[:255],
-        after=after,
-        outcome="denied",
-        detail=detail,
-    )
+    where = {"entity": "import", "entity_id": file_name[:255]}
+    audit.write(tx, actor=actor.email, action=action, **where, after=after, outcome="denied", detail=detail)
 
 
 def write_rows(tx: Tx, actor: Actor, report: ImportReport, has_store: bool, bad_lines: pd.DataFrame) -> None:
