@@ -278,7 +278,7 @@ def _staff_problems(
     if not flag["staff"].any():
         return column, pd.Series("", index=found.index, dtype="str"), pd.Series("", index=found.index, dtype="str")
     rows = cleaned.rows
-    given = rows.iloc[np.searchsorted(rows["line"].to_numpy(), found["line"].to_numpy())].reset_index(drop=True)
+    given = rows.iloc[pd.Index(rows["line"]).get_indexer(found["line"])].reset_index(drop=True)
     new = flag["staff"] & flag["is_new"]
     editing = flag["staff"] & ~new
     what = pd.Series("", index=found.index, dtype="str")

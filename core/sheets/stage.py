@@ -49,13 +49,6 @@ ROW_COLUMNS = (
     " vendor VARCHAR, active BOOLEAN, quantity INTEGER"
 )
 CHANGES = ", ".join(f"c_{name} BOOLEAN" for name in PRODUCT_FIELDS)
-TABLES = {
-    "import_rows": f"{ROW_COLUMNS}, store VARCHAR, bad BOOLEAN",  # the cleaned rows; store: the one each counts in
-    "import_stores": "text VARCHAR, id BIGINT, code VARCHAR, active BOOLEAN",  # each store text, and its store
-    "import_eval": f"{ROW_COLUMNS}, bad BOOLEAN, store_text VARCHAR, store_id BIGINT, store_code VARCHAR,"
-    " store_active BOOLEAN, product_id BIGINT, is_new BOOLEAN, product_version INTEGER, product_active BOOLEAN,"
-    f" vendor_id BIGINT, {CHANGES}, old_quantity INTEGER, has_stock BOOLEAN",
-}
 # A store text names the store with that code, else the one store with that name
 STORE_MATCH = (
     "SELECT t.text, s.id, s.code, s.active FROM ({texts}) t LEFT JOIN stores c ON upper(c.code) = upper(t.text)"
@@ -82,7 +75,10 @@ EVALUATE = (
 )
 ANY_CHANGE = " OR ".join(f"c_{name}" for name in PRODUCT_FIELDS)
 COUNT_CHANGE = "quantity IS NOT NULL AND store_id IS NOT NULL AND quantity <> old_quantity"
-FATE = f"CASE WHEN is_new THEN 0 WHEN {ANY_CHANGE} OR coalesce({COUNT_CHANGE}, FALSE) THEN 1 ELSE 2 END"
+FATES = (  # each row's fate, problems aside: ``core.sheets.report.FATES``' create, update, unchanged
+    f"SELECT line, CASE WHEN is_new THEN 0 WHEN {ANY_CHANGE} OR coalesce({COUNT_CHANGE}, FALSE) THEN 1 ELSE 2 END"
+    " AS fate FROM import_eval"
+)
 # New all-digit SKUs whose twin (the same digits with other leading zeros) is in the catalog. One of the two has
 # leading zeros: the twin is the new SKU without its zeros (found by the key), or a SKU starting with 0 (a range)
 LOOKALIKES = (
@@ -93,19 +89,23 @@ LOOKALIKES = (
     " WHERE sku >= '0' AND sku < '1') z ON z.k = n.k WHERE z.sku <> n.sku)"
     " SELECT line, min(sku) AS twin FROM t GROUP BY line"
 )
-TABLES["import_twins"] = "line INTEGER, twin VARCHAR"
-TABLES["import_problems"] = (
-    "line INTEGER, sku VARCHAR, store_text VARCHAR, store_code VARCHAR, twin VARCHAR, quantity INTEGER,"
-    f" is_new BOOLEAN, {CHANGES}, " + ", ".join(f"{kind} BOOLEAN" for kind in KINDS)
-)
+TABLES = {  # each staging table's columns
+    "import_rows": f"{ROW_COLUMNS}, store VARCHAR, bad BOOLEAN",  # the cleaned rows; store: the one each counts in
+    "import_stores": "text VARCHAR, id BIGINT, code VARCHAR, active BOOLEAN",  # each store text, and its store
+    "import_eval": f"{ROW_COLUMNS}, bad BOOLEAN, store_text VARCHAR, store_id BIGINT, store_code VARCHAR,"
+    " store_active BOOLEAN, product_id BIGINT, is_new BOOLEAN, product_version INTEGER, product_active BOOLEAN,"
+    f" vendor_id BIGINT, {CHANGES}, old_quantity INTEGER, has_stock BOOLEAN",
+    "import_twins": "line INTEGER, twin VARCHAR",
+    "import_problems": "line INTEGER, sku VARCHAR, store_text VARCHAR, store_code VARCHAR, twin VARCHAR,"
+    f" quantity INTEGER, is_new BOOLEAN, {CHANGES}, " + ", ".join(f"{kind} BOOLEAN" for kind in KINDS),
+}
 
 
 @dataclass
 class Evaluation:
     """What the database says of an import's rows: each row's fate (``FATES`` index, problems aside) and store
-    code, the rows with a problem (line, sku, store text and code, twin, quantity, is_new, the changes, a flag
-    per kind of ``KINDS``), the rows whose
-    new SKU has a zero-padded twin (for the owner) and the default store."""
+    code, the rows with a problem (as ``import_problems``: a flag per kind of ``KINDS``), how many rows have a new
+    SKU with a zero-padded twin (for the owner), and the default store."""
 
     fates: np.ndarray
     store_codes: pd.Series
@@ -258,16 +258,13 @@ class Staging:
     def _fates(self, tx: Tx) -> np.ndarray:
         """Each row's fate, problems aside: the count of each, then only the lines whose fate is not the most
         common one (a fresh catalog is all ``create``, a re-import all ``unchanged``: little is read)."""
-        lines = self.cleaned.rows["line"].to_numpy()
-        counts = tx.all(f"SELECT fate, count(*) FROM (SELECT {FATE} AS fate FROM import_eval) f GROUP BY fate")
-        if not counts:
-            return np.zeros(0, dtype=np.int8)
-        common = int(max(counts, key=lambda fate_count: fate_count[1])[0])
+        lines = self.cleaned.rows["line"]
+        counts = tx.all(f"SELECT fate, count(*) FROM ({FATES}) f GROUP BY fate")
+        common = int(max(counts, key=lambda fate_count: fate_count[1])[0]) if counts else 0
         fates = np.full(len(lines), common, dtype=np.int8)
         if len(counts) > 1:
-            other = tx.frame(f"SELECT line, fate FROM (SELECT line, {FATE} AS fate FROM import_eval) f WHERE fate <> $1",
-                             [common])  # fmt: skip
-            fates[np.searchsorted(lines, other["line"].to_numpy())] = other["fate"].to_numpy()
+            other = tx.frame(f"SELECT line, fate FROM ({FATES}) f WHERE fate <> $1", [common])
+            fates[pd.Index(lines).get_indexer(other["line"])] = other["fate"].to_numpy()
         return fates
 
     def _store_codes(self, tx: Tx, text: pd.Series) -> pd.Series:
