@@ -2,12 +2,13 @@
 
 ``import_file`` reads a CSV/XLSX (``core.sheets.read``), checks every cell without the database
 (``core.sheets.clean``), then inside ONE ``core.domain.ops.run`` transaction (action ``import.catalog`` for the
-owner, ``import.counts`` for staff) loads the rows into a staging table, finds what the database makes wrong
-(a new SKU without name/category/unit_price, a count for a deactivated product, an unknown or foreign store, a
-staff row changing anything but counts) and what each row would do, then writes with a handful of set-based
-statements: vendors, new products, changed products (version + 1), and for each changed count an
-``adjustment`` movement (delta = new - old, quantity_after = new) plus its stock row (a new stock row is
-created at version 1 and bumped once: version 2; an existing one gets version + 1).
+owner, ``import.counts`` for staff) loads the rows into a staging table once, finds there in SQL what the
+database makes wrong (``core.sheets.stage``: a new SKU without name/category/unit_price, a count for a deactivated
+product, an unknown or foreign store, a staff row changing anything but counts) and what each row would do, reads
+back only the problem rows for the report (``core.sheets.report``), then writes from the staging table with a
+handful of set-based statements (``core.sheets.write``): vendors, new products, changed products (version + 1),
+and for each changed count an ``adjustment`` movement (delta = new - old, quantity_after = new) plus its stock row
+(a new stock row is created at version 1 and bumped once: version 2; an existing one gets version + 1).
 
 Invariants: bad input is never raised, it is returned as values in the ``ImportReport`` (every error at once,
 with the spreadsheet's line and the file's column header); by default any row error means nothing is written

@@ -5,6 +5,11 @@ problem with the whole file, which is then the only error); ``created``/``update
 fate, so they add up to ``rows`` minus the rows with errors (a new SKU counted in two stores is two ``create``
 rows); ``preview`` has one row per data row: line, sku, store, fate, message.
 
+This module is the one place that fills in an ``ImportReport``: ``fill_report`` builds it from the cleaned rows
+(``core.sheets.clean``: their problems) and what the database said of them (``core.sheets.stage``: the fates,
+and the problem rows with a flag per kind of ``KINDS``, worded here by ``database_problems``); ``file_report``
+and the ``note_*`` functions record the rest (a file that cannot be imported, the rows, the outcome, the time).
+
 The report's size is bounded whatever the file: ``errors`` lists at most ``max_reported_problems()`` problems
 (env ``INVENTORY_IMPORT_MAX_REPORTED_PROBLEMS``, default 2,000), the first by line; ``more_errors`` counts the
 ones not listed, and ``error_rows`` still counts every row with a problem (the all-or-nothing decision and the
@@ -173,7 +178,7 @@ def note_time(report: ImportReport, started: float) -> None:
 
 def fill_report(report: ImportReport, cleaned: CleanRows, mapping: Mapping, evaluation: Evaluation) -> pd.DataFrame:
     """Each row's fate (error, create, update, unchanged), the counts, the preview and the sorted errors, from the
-    cleaned rows and what the database said of them. Returns the refused lines (``denied_lines``' columns)."""
+    cleaned rows and what the database said of them. Returns the refused lines (``DENIED_COLUMNS``)."""
     found, denied = database_problems(cleaned, mapping, evaluation.problems)
     parts = [p for p in (cleaned.problems, found) if len(p)]
     problems = pd.concat(parts, ignore_index=True) if parts else empty_problems()
