@@ -269,3 +269,44 @@ def test_new_sku_counted_in_two_stores__one_product_two_stock_rows(shop: Databas
     )
     again = imp(shop, data)
     assert again.unchanged == 2 and check(shop)["ok"]
+
+
+def test_rows_go_one_way__loaded_once_and_only_what_the_report_needs_is_read_back(
+    shop: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's rows enter the database once (one bulk load), every check runs there, and what comes back is
+    bounded by the problems, not by the file: the valid rows of a file with an error are applied from the staging
+    table (no second load of the bad lines), and neither that import nor a re-import reads every row back."""
+    from core.db import Tx
+    from core.db.postgres import PgTx
+
+    loaded: list[int] = []
+    read: list[int] = []
+    for cls in (Tx, PgTx):
+        load, frame = cls.load_frame, cls.frame
+        monkeypatch.setattr(
+            cls, "load_frame", lambda tx, table, f, _load=load: loaded.append(len(f)) or _load(tx, table, f)
+        )
+        monkeypatch.setattr(
+            cls,
+            "frame",
+            lambda tx, sql, params=None, _frame=frame: read.append(len(got := _frame(tx, sql, params))) or got,
+        )
+    fetch_all = Tx.all
+    monkeypatch.setattr(
+        Tx, "all", lambda tx, sql, params=None: read.append(len(got := fetch_all(tx, sql, params))) or got
+    )
+    rows = 400
+    lines = [f"NEW-{i:04d},New {i},Grocery,{i % 50 + 1}.25,{i % 9}" for i in range(rows)]
+    lines[123] = "NEW-0123,New 123,Grocery,1.25,-4"  # one bad row
+    data = ("sku,name,category,unit_price,quantity\n" + "\n".join(lines) + "\n").encode()
+
+    report = imp(shop, data, store="S1", skip_invalid=True)
+    assert report.applied and (report.created, report.error_rows) == (rows - 1, 1)
+    assert loaded == [rows] and sum(read) < 20, (loaded, read)
+
+    loaded.clear(), read.clear()
+    again = imp(shop, data, store="S1", skip_invalid=True)
+    assert (again.unchanged, again.created, again.error_rows) == (rows - 1, 0, 1)
+    assert loaded == [rows] and sum(read) < 20, (loaded, read)
+    assert check(shop)["ok"]

@@ -24,7 +24,6 @@ import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
@@ -57,16 +56,6 @@ class Sheet:
     bad_lines: list[tuple[int, str]] = field(default_factory=list)  # (line, message): rows that cannot be used
 
 
-def normalise_header(text: Any) -> str:
-    """Lower case, a trailing ``(unit)`` dropped, ``#`` read as "no", other punctuation and runs of spaces as one
-    space: ``" Unit_Price (₹) "`` -> ``"unit price"``, ``"Item #"`` -> ``"item no"``."""
-    value = str(text).replace("\ufeff", "").strip().strip("\"'").lower()
-    value = re.sub(r"\s*[\(\[][^\)\]]*[\)\]]\s*$", "", value)
-    value = value.replace("#", " no ")
-    value = re.sub(r"[^\w]+|_+", " ", value)
-    return value.strip()
-
-
 def _find_header(rows: list[list[str]], is_sku: Callable[[str], bool]) -> int | None:
     """Index of the header row among the first rows: the first naming a SKU column, else the first non-blank."""
     first_nonblank = None
@@ -74,7 +63,7 @@ def _find_header(rows: list[list[str]], is_sku: Callable[[str], bool]) -> int | 
         if any(str(c).strip() for c in row):
             if first_nonblank is None:
                 first_nonblank = i
-            if any(is_sku(normalise_header(c)) for c in row):
+            if any(is_sku(str(c)) for c in row):
                 return i
     return first_nonblank
 
@@ -333,7 +322,7 @@ def _read_text(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
 
 
 def read_sheet(data: bytes, is_sku: Callable[[str], bool]) -> Sheet:
-    """Read a CSV/TSV/XLSX/XLS/ODS file's bytes. ``is_sku(normalised header)`` tells the header row.
+    """Read a CSV/TSV/XLSX/XLS/ODS file's bytes. ``is_sku(header cell)`` tells the header row.
 
     Raises ``FileProblem`` for an empty, damaged or binary file.
     """

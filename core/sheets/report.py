@@ -5,6 +5,11 @@ problem with the whole file, which is then the only error); ``created``/``update
 fate, so they add up to ``rows`` minus the rows with errors (a new SKU counted in two stores is two ``create``
 rows); ``preview`` has one row per data row: line, sku, store, fate, message.
 
+This module is the one place that fills in an ``ImportReport``: ``fill_report`` builds it from the cleaned rows
+(``core.sheets.clean``: their problems) and what the database said of them (``core.sheets.stage``: the fates,
+and the problem rows with a flag per kind of ``KINDS``, worded here by ``database_problems``); ``file_report``
+and the ``note_*`` functions record the rest (a file that cannot be imported, the rows, the outcome, the time).
+
 The report's size is bounded whatever the file: ``errors`` lists at most ``max_reported_problems()`` problems
 (env ``INVENTORY_IMPORT_MAX_REPORTED_PROBLEMS``, default 2,000), the first by line; ``more_errors`` counts the
 ones not listed, and ``error_rows`` still counts every row with a problem (the all-or-nothing decision and the
@@ -14,14 +19,19 @@ history row use every problem, listed or not).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from core.base.errors import ValidationError
+from core.sheets.clean import LABELS, PRODUCT_FIELDS, CleanRows, Mapping, ProblemList, empty_problems
+
+if TYPE_CHECKING:
+    from core.sheets.stage import Evaluation
 
 FATES = ("create", "update", "unchanged", "error")
 MAX_REPORTED_PROBLEMS = 2_000
@@ -133,44 +143,51 @@ class ImportReport:
         return frame.to_csv(index=False).encode("utf-8-sig")
 
 
-def file_report(report: ImportReport, message: str, kind: str = "file") -> ImportReport:
+def file_report(report: ImportReport, message: str, kind: str = "file", *, needs_store: bool = False) -> ImportReport:
+    """The report of a file or a command that cannot be imported as a whole: ``message`` is its only error."""
     report.errors = [{"line": None, "column": None, "message": message}]
-    report.file_error, report.applied = kind, False
+    report.file_error, report.applied, report.needs_store = kind, False, needs_store
     report.more_errors, report.bad_rows, report.lookalike_skus = 0, None, 0
     return report
 
 
-def fill_report(report: ImportReport, rows: pd.DataFrame, problems: pd.DataFrame) -> None:
-    """Each row's fate (error, create, update, unchanged), the counts, the preview and the sorted errors.
+def note_sheet(report: ImportReport, warnings: list[str]) -> None:
+    """The warnings about the file's form and columns."""
+    report.warnings = list(warnings)
 
-    ``rows`` carries the staging flags ``is_new``, ``product_change`` and ``count_change`` (booleans)."""
-    flag = {name: rows[name].fillna(False).to_numpy(dtype=bool) for name in ("bad", "is_new", "product_change",
-            "count_change")}  # fmt: skip
-    codes = np.select(
-        [flag["bad"], flag["is_new"], flag["product_change"] | flag["count_change"]],
-        [FATES.index("error"), FATES.index("create"), FATES.index("update")],
-        FATES.index("unchanged"),
-    ).astype(np.int8)
-    fate = pd.Series(pa.array(FATES, pa.large_string()).take(pa.array(codes)), dtype="str")
+
+def note_rows(report: ImportReport, rows: int) -> None:
+    """The number of data rows (none: a warning)."""
+    report.rows = rows
+    if rows == 0:
+        report.warnings.append("The file has a header but no data rows: nothing to import.")
+
+
+def note_outcome(report: ImportReport, applied: bool, import_id: int) -> None:
+    """Whether the import was applied, and its history row."""
+    report.applied, report.import_id = applied, import_id
+
+
+def note_time(report: ImportReport, started: float) -> None:
+    report.seconds = round(time.perf_counter() - started, 3)
+
+
+def fill_report(report: ImportReport, cleaned: CleanRows, mapping: Mapping, evaluation: Evaluation) -> pd.DataFrame:
+    """Each row's fate (error, create, update, unchanged), the counts, the preview and the sorted errors, from the
+    cleaned rows and what the database said of them. Returns the refused lines (``DENIED_COLUMNS``)."""
+    found, denied = database_problems(cleaned, mapping, evaluation.problems)
+    parts = [p for p in (cleaned.problems, found) if len(p)]
+    problems = pd.concat(parts, ignore_index=True) if parts else empty_problems()
+    rows = cleaned.rows
+    bad = rows["bad"].to_numpy(dtype=bool) | rows["line"].isin(problems["line"]).to_numpy()
+    codes = np.where(bad, FATES.index("error"), evaluation.fates).astype(np.int8)
     order = problems.assign(_order=range(len(problems))).sort_values(["line", "_order"], kind="stable")
-    messages = order.groupby("line")["message"].agg("; ".join) if len(order) else pd.Series(dtype="str")
-    preview = pd.DataFrame(
-        {
-            "line": rows["line"].to_numpy(),
-            "sku": rows["sku"].array,
-            "store": rows["store_code"].array,
-            "fate": fate.array,
-        }
-    )
-    if len(messages):
-        preview["message"] = preview["line"].map(messages).fillna("")
-    else:
-        preview["message"] = pd.Series(pa.array([""], pa.large_string()).take(pa.array(np.zeros(len(rows), np.int8))),
-                                       dtype="str")  # fmt: skip
-    counts = np.bincount(codes, minlength=len(FATES))
     r = report
+    r.preview = _preview(rows, evaluation.store_codes, codes, order)
+    counts = np.bincount(codes, minlength=len(FATES))
     r.created, r.updated, r.unchanged = (int(counts[FATES.index(k)]) for k in ("create", "update", "unchanged"))
-    r.preview = preview
+    r.store = evaluation.default_store["code"] if evaluation.default_store else None
+    r.lookalike_skus = evaluation.lookalikes
     limit = max_reported_problems()
     r.bad_rows = int(order["line"].nunique())
     r.more_errors = max(len(order) - limit, 0)
@@ -181,3 +198,117 @@ def fill_report(report: ImportReport, rows: pd.DataFrame, problems: pd.DataFrame
         {"line": None if line is None else int(line), "column": column, "message": message}
         for line, column, message in zip(errors["line"], errors["column"], errors["message"], strict=True)
     ]
+    return denied
+
+
+def _preview(rows: pd.DataFrame, stores: pd.Series, codes: np.ndarray, order: pd.DataFrame) -> pd.DataFrame:
+    """One row per data row: line, sku, store, fate and its problems' messages."""
+    fate = pd.Series(pa.array(FATES, pa.large_string()).take(pa.array(codes)), dtype="str")
+    messages = order.groupby("line")["message"].agg("; ".join) if len(order) else pd.Series(dtype="str")
+    preview = pd.DataFrame(
+        {"line": rows["line"].to_numpy(), "sku": rows["sku"].array, "store": stores.array, "fate": fate.array}
+    )
+    if len(messages):
+        preview["message"] = preview["line"].map(messages).fillna("")
+    else:
+        blank = pa.array([""], pa.large_string()).take(pa.array(np.zeros(len(rows), np.int8)))
+        preview["message"] = pd.Series(blank, dtype="str")
+    return preview
+
+
+DENIED_COLUMNS = ("line", "sku", "store", "action", "message", "attempted")
+KINDS = (  # the problems only the database can tell (``core.sheets.stage`` finds them), in the order a line lists them
+    "store_missing", "store_unknown", "store_inactive", "store_foreign", "lookalike", "no_name", "no_category",
+    "no_unit_price", "inactive", "staff",
+)  # fmt: skip
+
+
+def database_problems(cleaned: CleanRows, mapping: Mapping, found: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The problem rows the database found (``core.sheets.stage``: a flag per kind) as ``(line, column, message)``
+    in the order a line lists them, and the refused lines among them (a store that is not the actor's, a staff
+    row changing the catalog) with what they attempted."""
+    if not len(found):
+        return empty_problems(), pd.DataFrame(columns=list(DENIED_COLUMNS))
+    found = found.reset_index(drop=True)
+    flags = [*KINDS, "is_new", *(f"c_{name}" for name in PRODUCT_FIELDS)]
+    flag = {k: found[k].fillna(False).astype(bool) for k in flags}
+    sku, twin = found["sku"].astype("str").fillna(""), found["twin"].astype("str")
+    code = found["store_code"].astype("str").fillna("")
+    out, header = ProblemList(found["line"]), mapping.header
+    out.add(flag["store_missing"], header("store"), "The store is missing: fill in the store column or choose a store.")
+    out.add(
+        flag["store_unknown"],
+        header("store"),
+        "There is no store with code " + found["store_text"].astype("str").fillna("") + ".",
+    )
+    out.add(flag["store_inactive"], header("store"), "Store " + code + " is deactivated.")
+    foreign = "You are not assigned to store " + code + "."
+    out.add(flag["store_foreign"], header("store"), foreign)
+    out.add(
+        flag["lookalike"],
+        header("sku"),
+        lambda: (
+            sku + " is not in the catalog, but " + twin + " is: did a spreadsheet program drop its leading zeros?"
+            " Correct the SKU, or confirm that " + sku + " is a new product."
+        ),
+    )
+    for name in ("name", "category", "unit_price"):
+        out.add(flag[f"no_{name}"], header(name), sku + f" is a new product: its {LABELS[name].lower()} is required.")
+    out.add(
+        flag["inactive"],
+        header("quantity"),
+        "Product " + sku + " is deactivated; set its active column to yes to count it.",
+    )
+    column, message, attempted = _staff_problems(cleaned, mapping, found, flag)
+    out.add(flag["staff"], column, message)
+    quantity = "quantity=" + found["quantity"].astype("Int64").astype("str")
+    denied = [
+        _denied(found, flag["store_foreign"], "import.counts", foreign, quantity),
+        _denied(found, flag["staff"], "import.catalog", message, attempted),
+    ]
+    return out.frame(), pd.concat(denied, ignore_index=True)
+
+
+def _staff_problems(
+    cleaned: CleanRows, mapping: Mapping, found: pd.DataFrame, flag: dict[str, pd.Series]
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """For staff rows that would change the catalog: the column of the first field changed, the message (a new SKU,
+    or the fields changed) and what was attempted (``name=value`` of each, from the file's cells)."""
+    sku = found["sku"].astype("str").fillna("")
+    column = pd.Series(mapping.header("sku"), index=found.index, dtype=object)
+    if not flag["staff"].any():
+        return column, pd.Series("", index=found.index, dtype="str"), pd.Series("", index=found.index, dtype="str")
+    rows = cleaned.rows
+    given = rows.iloc[pd.Index(rows["line"]).get_indexer(found["line"])].reset_index(drop=True)
+    new = flag["staff"] & flag["is_new"]
+    editing = flag["staff"] & ~new
+    what = pd.Series("", index=found.index, dtype="str")
+    attempted = pd.Series("", index=found.index, dtype="str")
+    for name in reversed(PRODUCT_FIELDS):
+        changed = flag[f"c_{name}"]
+        column = column.mask(editing & changed, mapping.header(name))
+        label = LABELS[name].lower()
+        what = (label + (", " + what).where(what != "", "")).where(changed, what)
+        value = (name + "=" + given[name].astype("str")).where((changed | new) & given[name].notna(), "")
+        attempted = (value + " " + attempted).str.strip()
+    hint = (" (" + found["twin"].astype("str") + " is: did a spreadsheet program drop its leading zeros?)").fillna("")
+    msg_new = sku + " is not in the catalog" + hint + ": only the owner can add products."
+    msg_edit = "Staff can import stock counts only, not catalog changes (this row changes the " + what + ")."
+    return column, msg_new.where(new, msg_edit), attempted
+
+
+def _denied(
+    found: pd.DataFrame, mask: pd.Series, action: str, message: pd.Series | str, attempted: pd.Series
+) -> pd.DataFrame:
+    """The rows in ``mask`` as refused attempts, for the ``denied`` audit row."""
+    message = message if isinstance(message, pd.Series) else pd.Series(message, index=found.index)
+    return pd.DataFrame(
+        {
+            "line": found["line"][mask].astype("int64"),
+            "sku": found["sku"][mask].astype(object),
+            "store": found["store_code"][mask].astype(object),
+            "action": action,
+            "message": message[mask].astype(object).to_numpy(),
+            "attempted": attempted[mask].astype(object).to_numpy(),
+        }
+    )

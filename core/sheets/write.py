@@ -15,8 +15,9 @@ from core.base.errors import PermissionDenied, WriteConflict
 from core.base.permissions import Actor, can
 from core.db import Tx
 from core.domain import audit
+from core.sheets.clean import PRODUCT_FIELDS
 from core.sheets.report import ImportReport
-from core.sheets.stage import CHANGED, VENDOR_IDS
+from core.sheets.stage import ANY_CHANGE, VENDOR_IDS
 
 DENIED_EXAMPLES = 10  # refused lines quoted in an import's one ``denied`` audit row
 DETAIL_MAX = 500
@@ -57,20 +58,17 @@ def audit_denied(
     audit.write(tx, actor=actor.email, action=action, **where, after=after, outcome="denied", detail=detail)
 
 
-def write_rows(tx: Tx, actor: Actor, report: ImportReport, has_store: bool, bad_lines: pd.DataFrame) -> None:
-    """Apply the staged rows that have no problem: vendors, new and changed products, then the counts.
+def write_rows(tx: Tx, actor: Actor, report: ImportReport, has_store: bool, problems: bool) -> None:
+    """Apply the staged rows that have no problem (``problems``: whether ``import_problems`` has rows): vendors, new
+    and changed products, then the counts.
 
     Raises ``WriteConflict`` (the runner retries) when a row changed after it was staged."""
-    email = actor.email
-    tx.execute("DELETE FROM import_eval WHERE bad")
-    if len(bad_lines):
-        tx.execute("CREATE TEMP TABLE import_bad (line INTEGER)")
-        tx.load_frame("import_bad", bad_lines)
-        tx.execute("DELETE FROM import_eval WHERE line IN (SELECT line FROM import_bad)")
+    bad = "bad OR line IN (SELECT line FROM import_problems)" if problems else "bad"
+    tx.execute(f"DELETE FROM import_eval WHERE {bad}")
     if not can(actor, "import.catalog"):
         # staff write counts only: the checks refused every row that would touch the catalog; should one slip
         # through (a bug), refuse the whole import rather than create a vendor or a product
-        catalog = f"is_new OR {' OR '.join(f'c_{n}' for n in CHANGED)} OR (vendor IS NOT NULL AND vendor_id IS NULL)"
+        catalog = f"is_new OR {ANY_CHANGE} OR (vendor IS NOT NULL AND vendor_id IS NULL)"
         if tx.scalar(f"SELECT count(*) FROM import_eval WHERE {catalog}"):
             raise PermissionDenied(
                 "Staff can import stock counts only, not catalog changes.", action="import.catalog", entity="import"
@@ -81,49 +79,61 @@ def write_rows(tx: Tx, actor: Actor, report: ImportReport, has_store: bool, bad_
         "INSERT INTO vendors (name) SELECT min(vendor) FROM import_eval"
         " WHERE vendor IS NOT NULL AND vendor_id IS NULL GROUP BY lower(vendor)"
     )
-    changed = "e.is_new OR " + " OR ".join(f"e.c_{n}" for n in CHANGED)
-    changed_ip = "ip.is_new OR " + " OR ".join(f"ip.c_{n}" for n in CHANGED)
-    if has_store:  # one SKU may have a line per store: their product values agree
-        tx.execute(
-            "CREATE TEMP TABLE import_products AS SELECT e.sku, max(e.product_id) AS product_id,"
-            " max(e.product_version) AS product_version, max(e.name) AS name, max(e.category) AS category,"
-            " max(e.unit_price) AS unit_price, max(e.reorder_level) AS reorder_level, max(e.vendor) AS vendor,"
-            " bool_or(e.active) AS active, bool_and(e.is_new) AS is_new, TRUE AS changed"
-            f" FROM import_eval e WHERE e.sku IN (SELECT sku FROM import_eval e WHERE {changed}) GROUP BY e.sku"
-        )
-        products, new_id = "import_products", ""
-    else:  # one line per SKU (duplicates were refused): read import_eval itself, no copy
-        # a new product's id is drawn here, so the counts below need no lookup of the products just written
-        tx.execute("UPDATE import_eval SET product_id = nextval('product_ids') WHERE is_new")
-        products, new_id = "import_eval", "ip.product_id, "
+    products = _stage_products(tx, has_store)
     tx.execute(
-        f"INSERT INTO products ({new_id and 'id, '}sku, name, category, unit_price, reorder_level, vendor_id, active,"
-        f" updated_by) SELECT {new_id}ip.sku, ip.name, ip.category, ip.unit_price, coalesce(ip.reorder_level, 10),"
-        f" v.id, coalesce(ip.active, TRUE), CAST($1 AS VARCHAR) FROM {products} ip LEFT JOIN {VENDOR_IDS} v"
-        " ON v.lname = lower(ip.vendor) WHERE ip.is_new",
-        [email],
+        f"INSERT INTO products ({'' if has_store else 'id, '}sku, name, category, unit_price, reorder_level, vendor_id,"
+        f" active, updated_by) SELECT {'' if has_store else 'ip.product_id, '}ip.sku, ip.name, ip.category,"
+        " ip.unit_price, coalesce(ip.reorder_level, 10), v.id, coalesce(ip.active, TRUE), CAST($1 AS VARCHAR)"
+        f" FROM {products} ip LEFT JOIN {VENDOR_IDS} v ON v.lname = lower(ip.vendor) WHERE ip.is_new",
+        [actor.email],
     )
-    existing = "NOT ip.is_new" if has_store else f"NOT ip.is_new AND ({changed_ip})"
-    expected = tx.scalar(f"SELECT count(*) FROM {products} ip WHERE {existing}")
-    if expected:
-        done = tx.scalar(
-            "WITH u AS (UPDATE products SET name = coalesce(c.name, products.name),"
-            " category = coalesce(c.category, products.category),"
-            " unit_price = coalesce(c.unit_price, products.unit_price),"
-            " reorder_level = coalesce(c.reorder_level, products.reorder_level),"
-            " vendor_id = CASE WHEN c.vendor IS NULL THEN products.vendor_id ELSE c.new_vendor_id END,"
-            " active = coalesce(c.active, products.active), version = products.version + 1,"
-            " updated_at = now(), updated_by = $1"
-            f" FROM (SELECT ip.sku, ip.product_id, ip.product_version, ip.name, ip.category, ip.unit_price,"
-            " ip.reorder_level, ip.vendor, ip.active, v.id AS new_vendor_id"
-            f" FROM {products} ip LEFT JOIN {VENDOR_IDS} v ON v.lname = lower(ip.vendor) WHERE {existing}) c"
-            " WHERE products.id = c.product_id AND products.version = c.product_version RETURNING 1)"
-            " SELECT count(*) FROM u",
-            [email],
-        )
-        if done != expected:
-            raise WriteConflict()
+    _update_products(tx, actor, products, "NOT ip.is_new" if has_store else f"NOT ip.is_new AND ({CHANGED_IP})")
     write_counts(tx, actor, report, has_store)
+
+
+CHANGED_IP = "ip.is_new OR " + " OR ".join(f"ip.c_{name}" for name in PRODUCT_FIELDS)
+
+
+def _stage_products(tx: Tx, has_store: bool) -> str:
+    """The table of the products to write: ``import_eval`` itself (one line per SKU; a new product's id is drawn
+    here, so the counts need no lookup of the products just written), or with a store column (a SKU may have a
+    line per store, their product values agree) ``import_products``, a row per SKU that changes."""
+    if not has_store:
+        tx.execute("UPDATE import_eval SET product_id = nextval('product_ids') WHERE is_new")
+        return "import_eval"
+    changed = "e.is_new OR " + " OR ".join(f"e.c_{name}" for name in PRODUCT_FIELDS)
+    tx.execute(
+        "CREATE TEMP TABLE import_products AS SELECT e.sku, max(e.product_id) AS product_id,"
+        " max(e.product_version) AS product_version, max(e.name) AS name, max(e.category) AS category,"
+        " max(e.unit_price) AS unit_price, max(e.reorder_level) AS reorder_level, max(e.vendor) AS vendor,"
+        " bool_or(e.active) AS active, bool_and(e.is_new) AS is_new, TRUE AS changed"
+        f" FROM import_eval e WHERE e.sku IN (SELECT sku FROM import_eval e WHERE {changed}) GROUP BY e.sku"
+    )
+    return "import_products"
+
+
+def _update_products(tx: Tx, actor: Actor, products: str, existing: str) -> None:
+    """The changed existing products (version + 1), each only if it is still the version staged."""
+    expected = tx.scalar(f"SELECT count(*) FROM {products} ip WHERE {existing}")
+    if not expected:
+        return
+    done = tx.scalar(
+        "WITH u AS (UPDATE products SET name = coalesce(c.name, products.name),"
+        " category = coalesce(c.category, products.category),"
+        " unit_price = coalesce(c.unit_price, products.unit_price),"
+        " reorder_level = coalesce(c.reorder_level, products.reorder_level),"
+        " vendor_id = CASE WHEN c.vendor IS NULL THEN products.vendor_id ELSE c.new_vendor_id END,"
+        " active = coalesce(c.active, products.active), version = products.version + 1,"
+        " updated_at = now(), updated_by = $1"
+        f" FROM (SELECT ip.sku, ip.product_id, ip.product_version, ip.name, ip.category, ip.unit_price,"
+        " ip.reorder_level, ip.vendor, ip.active, v.id AS new_vendor_id"
+        f" FROM {products} ip LEFT JOIN {VENDOR_IDS} v ON v.lname = lower(ip.vendor) WHERE {existing}) c"
+        " WHERE products.id = c.product_id AND products.version = c.product_version RETURNING 1)"
+        " SELECT count(*) FROM u",
+        [actor.email],
+    )
+    if done != expected:
+        raise WriteConflict()
 
 
 def write_counts(tx: Tx, actor: Actor, report: ImportReport, has_store: bool = True) -> None:
