@@ -90,7 +90,6 @@ def test_inventory_page__staff_price_column_is_locked_and_only_own_stores(open_p
     assert columns["quantity"].get("disabled") is not True
 
 
-
 def test_inventory_page__holds_the_grid_only_the_product_forms_are_the_products_page(open_page, owner, staff):
     for actor in (owner, staff):
         at = open_page(actor)
