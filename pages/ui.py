@@ -11,6 +11,8 @@ Every page imports this module (``from pages import ui``) and nothing of the dat
 - User-supplied text (SKUs, names, audit details, file names, messages quoting them) reaches anything Streamlit
   renders as markdown (alerts, captions, ``st.write``, labels) only through ``md``, and a plotly chart only through
   ``chart_text``; tables (``st.dataframe``), ``st.text``, ``st.code`` and ``st.json`` show text as it is.
+- ``flash`` is the one way a page leaves a message for its next run (after a write, before ``st.rerun``; ``done``
+  does both); ``page_header`` shows it once. Session-state keys shared between files are in ``pages.keys``.
 """
 
 from __future__ import annotations
