@@ -17,11 +17,12 @@ from core.reads.audit_log import audit_log, audit_options
 from pages import ui
 
 ANY = "Any"
+OUTCOME_KEY = "aud_outcome"
 HIGHLIGHT = {"denied": "background-color: rgba(255, 75, 75, 0.25)", "error": "background-color: rgba(255, 170, 0, 0.2)"}
 
 
 def _only_denied() -> None:
-    st.session_state["aud_outcome"] = "denied"
+    st.session_state[OUTCOME_KEY] = "denied"
 
 
 def _summary(changes: list[dict[str, str]]) -> str:
@@ -33,7 +34,7 @@ def _filters(options: dict[str, list[str]]) -> dict[str, Any]:
     cols = st.columns(5)
     who = cols[0].selectbox("Who", [ANY, *options["actors"]], key="aud_actor")
     action = cols[1].selectbox("Action", [ANY, *options["actions"]], key="aud_action")
-    outcome = cols[2].selectbox("Outcome", [ANY, *options["outcomes"]], key="aud_outcome")
+    outcome = cols[2].selectbox("Outcome", [ANY, *options["outcomes"]], key=OUTCOME_KEY)
     start = cols[3].date_input("From", value=None, key="aud_from")
     end = cols[4].date_input("To", value=None, key="aud_to")
     return {
@@ -79,14 +80,14 @@ def _table(rows: list[dict[str, Any]]) -> None:
 
 
 def _details(rows: list[dict[str, Any]]) -> None:
-    by_id = {r["id"]: r for r in rows}
-    chosen = st.selectbox(
+    row = ui.pick(
         "Show one entry in full",
-        list(by_id),
-        format_func=lambda i: f"#{i} · {by_id[i]['action']} · {by_id[i]['actor']} · {by_id[i]['outcome']}",
+        rows,
+        lambda r: f"#{r['id']} · {r['action']} · {r['actor']} · {r['outcome']}",
         key="aud_detail",
     )
-    row = by_id[chosen]
+    if row is None:
+        return
     if row["outcome"] == "denied":
         st.error(f"Refused: {ui.md(row['detail']) if row['detail'] else 'no reason recorded'}")
     elif row["detail"]:
@@ -106,29 +107,33 @@ def _details(rows: list[dict[str, Any]]) -> None:
         st.json(row["after"] if row["after"] is not None else {}, expanded=True)
 
 
-def main() -> None:
-    actor = ui.require_permission("audit.read")
-    st.title("Audit log")
-    db = ui.get_db()
-    options = ui.call(audit_options, db, actor)
-    if options is None:
-        return
-    filters = _filters(options)
-    log = ui.call(audit_log, db, actor, **filters)
-    if log is None:
-        return
+def _counts(log: dict[str, Any], filters: dict[str, Any]) -> None:
+    """The entries by outcome; refused attempts (tripwires) are called out, with a button that shows only them."""
     counts = log["by_outcome"]
-    cols = st.columns(4)
-    cols[0].metric("Entries", f"{log['total']:,}")
-    cols[1].metric("Denied (tripwires)", f"{counts['denied']:,}")
-    cols[2].metric("Conflicts", f"{counts['conflict']:,}")
-    cols[3].metric("Errors", f"{counts['error']:,}")
+    ui.tiles(
+        ("Entries", f"{log['total']:,}"),
+        ("Denied (tripwires)", f"{counts['denied']:,}"),
+        ("Conflicts", f"{counts['conflict']:,}"),
+        ("Errors", f"{counts['error']:,}"),
+    )
     if counts["denied"] and filters["outcome"] != "denied":
         warn, act = st.columns([4, 1])
         warn.error(
             f"{counts['denied']:,} refused attempt(s) match these filters: someone tried something their role forbids."
         )
         act.button("Show only denied", key="aud_only_denied", on_click=_only_denied)
+
+
+def main() -> None:
+    actor = ui.page_header("Audit log", "audit.read")
+    options = ui.call(audit_options, ui.get_db(), actor)
+    if options is None:
+        return
+    filters = _filters(options)
+    log = ui.call(audit_log, ui.get_db(), actor, **filters)
+    if log is None:
+        return
+    _counts(log, filters)
     if not log["rows"]:
         st.info("No audit entries match these filters.")
         return

@@ -17,10 +17,9 @@ import streamlit as st
 from core.domain import status
 from core.reads.dashboard import DEFAULT_COVER_DAYS, PERIODS, dashboard
 from pages import ui
+from pages.keys import INVENTORY_ONLY_KEY, INVENTORY_STORE_KEY
 
 INVENTORY_PAGE = "pages/inventory.py"
-INVENTORY_ONLY_KEY = "inventory_only"  # pages/inventory.py's public filter key
-INVENTORY_STORE_KEY = "inventory_store"
 STORE_BARS = 25
 
 
@@ -32,20 +31,26 @@ def _delta(pct: float | None) -> str | None:
     return None if pct is None else f"{pct:+.1f}% vs previous"
 
 
-def _bar(frame: pd.DataFrame, x: str, y: str, *, title: str, horizontal: bool = False, **labels: str) -> None:
-    """A bar chart (graph_objects: plotly.express costs ~25x more server time per chart)."""
-    frame = frame.assign(**{x: frame[x].map(ui.chart_text)})  # names and SKUs: text, never plotly's HTML
+def _bar(rows: list[dict[str, Any]], x: str, y: str, *, title: str, horizontal: bool = False, **labels: str) -> None:
+    """A bar chart of ``rows`` (graph_objects: plotly.express costs ~25x more server time per chart)."""
+    frame = pd.DataFrame(rows)
+    frame = frame.assign(**{x: frame[x].map(ui.chart_text), y: pd.to_numeric(frame[y])})  # names: text, not HTML
+    x_title, y_title = labels.get(x, x), labels.get(y, y)
     if horizontal:
-        bar = go.Bar(x=frame[y], y=frame[x].astype(str), orientation="h", name=labels.get(y, y))
-        axes = {"xaxis_title": labels.get(y, y), "yaxis_title": labels.get(x, x)}
-    else:
-        bar = go.Bar(x=frame[x], y=frame[y], name=labels.get(y, y))
-        axes = {"xaxis_title": labels.get(x, x), "yaxis_title": labels.get(y, y)}
-    fig = go.Figure(bar)
-    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=320, **axes)
-    if horizontal:
+        fig = go.Figure(go.Bar(x=frame[y], y=frame[x].astype(str), orientation="h", name=y_title))
         fig.update_yaxes(autorange="reversed", type="category")
-    st.plotly_chart(fig, width="stretch")
+        ui.show_figure(fig, title=title, x_title=y_title, y_title=x_title)
+    else:
+        fig = go.Figure(go.Bar(x=frame[x], y=frame[y], name=y_title))
+        ui.show_figure(fig, title=title, x_title=x_title, y_title=y_title)
+
+
+def _bar_or_note(rows: list[dict[str, Any]], note: str, x: str, y: str, **chart: Any) -> None:
+    """The bar chart of ``rows``, or ``note`` while there are none."""
+    if rows:
+        _bar(rows, x, y, **chart)
+    else:
+        st.info(note)
 
 
 def _open_low_stock(store: str | None) -> None:
@@ -82,82 +87,43 @@ def _tiles(data: dict[str, Any]) -> None:
     )
 
 
-def _charts(data: dict[str, Any]) -> None:
-    left, right = st.columns(2)
-    with left:
-        if data["by_category"]:
-            _bar(
-                pd.DataFrame(data["by_category"]).astype({"stock_value": float}),
-                "category",
-                "stock_value",
-                title="Stock value by category",
-                stock_value="Stock value",
-                category="Category",
-            )
-        else:
-            st.info("No stock on hand yet: record a stock-in or import a count sheet.")
-    with right:
-        stores = data["by_store"]
-        if stores:
-            title = "Stock value by store" if len(stores) <= STORE_BARS else f"Stock value, top {STORE_BARS} stores"
-            _bar(
-                pd.DataFrame(stores[:STORE_BARS]).astype({"stock_value": float}),
-                "store",
-                "stock_value",
-                title=title,
-                horizontal=True,
-                stock_value="Stock value",
-                store="Store",
-            )
-        else:
-            st.info("No store holds any stock yet.")
+def _daily_sales(data: dict[str, Any]) -> None:
     if data["sales"]["units"] == 0:
         st.info(f"No sales in the last {data['period']['days']} days yet.")
-    else:
-        daily = pd.DataFrame(data["daily"]).astype({"revenue": float})
-        fig = go.Figure(
-            go.Bar(
-                x=daily["day"],
-                y=daily["units"],
-                customdata=daily["revenue"],
-                hovertemplate="%{x|%d %b %Y}<br>%{y} units<br>revenue %{customdata:,.2f}<extra></extra>",
-            )
-        )
-        fig.update_layout(
-            title="Units sold per day",
-            xaxis_title="Day",
-            yaxis_title="Units sold",
-            margin={"l": 10, "r": 10, "t": 40, "b": 10},
-            height=300,
-        )
-        st.plotly_chart(fig, width="stretch")
+        return
+    daily = pd.DataFrame(data["daily"]).astype({"revenue": float})
+    bars = go.Bar(
+        x=daily["day"],
+        y=daily["units"],
+        customdata=daily["revenue"],
+        hovertemplate="%{x|%d %b %Y}<br>%{y} units<br>revenue %{customdata:,.2f}<extra></extra>",
+    )
+    ui.show_figure(go.Figure(bars), title="Units sold per day", x_title="Day", y_title="Units sold", height=300)
+
+
+def _charts(data: dict[str, Any]) -> None:
+    stores = data["by_store"]
+    value = {"stock_value": "Stock value"}
     left, right = st.columns(2)
     with left:
-        if data["top_sellers"]:
-            _bar(
-                pd.DataFrame(data["top_sellers"]),
-                "sku",
-                "units",
-                title="Top sellers (units)",
-                horizontal=True,
-                sku="SKU",
-                units="Units sold",
-            )
-        else:
-            st.info("Top sellers appear once something sells.")
+        note = "No stock on hand yet: record a stock-in or import a count sheet."
+        title = "Stock value by category"
+        _bar_or_note(data["by_category"], note, "category", "stock_value", title=title, category="Category", **value)
     with right:
-        if data["slowest_movers"]:
-            _bar(
-                pd.DataFrame(data["slowest_movers"]),
-                "sku",
-                "units",
-                title="Slowest movers (units sold)",
-                horizontal=True,
-                sku="SKU",
-                units="Units sold",
-            )
-        else:
-            st.info("Slowest movers appear once products are on hand.")
+        title = "Stock value by store" if len(stores) <= STORE_BARS else f"Stock value, top {STORE_BARS} stores"
+        note = "No store holds any stock yet."
+        _bar_or_note(
+            stores[:STORE_BARS], note, "store", "stock_value", title=title, horizontal=True, store="Store", **value
+        )
+    _daily_sales(data)
+    units = {"sku": "SKU", "units": "Units sold", "horizontal": True}
+    left, right = st.columns(2)
+    with left:
+        note = "Top sellers appear once something sells."
+        _bar_or_note(data["top_sellers"], note, "sku", "units", title="Top sellers (units)", **units)
+    with right:
+        note = "Slowest movers appear once products are on hand."
+        _bar_or_note(data["slowest_movers"], note, "sku", "units", title="Slowest movers (units sold)", **units)
 
 
 def _low_stock(data: dict[str, Any], store: str | None, cover_days: int) -> None:
@@ -217,8 +183,7 @@ def _low_stock(data: dict[str, Any], store: str | None, cover_days: int) -> None
 
 
 def main() -> None:
-    actor = ui.current_actor()
-    st.title("Dashboard")
+    actor = ui.page_header("Dashboard")
     left, middle, right = st.columns(3)
     with left:
         store = ui.store_selector(actor, key="dash_store", include_all=True)

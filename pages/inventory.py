@@ -7,8 +7,9 @@ versions, in one ``core.domain.grid.save_grid`` call. Staff edit quantities only
 marked); a crafted edit of a locked column still reaches core, which refuses it. A conflict opens a dialog: keep
 mine, take theirs, or edit again.
 
-``ONLY_KEY`` (``"inventory_only"``) is public: another page sets ``st.session_state["inventory_only"] = "low"``
-(or links with ``?only=low``) before switching here to show just the low-stock rows.
+``pages.keys.INVENTORY_ONLY_KEY`` and ``INVENTORY_STORE_KEY`` are public: another page sets the filter (``"low"``,
+``"low_or_out"``) and the store before switching here (or links with ``?only=low``) to show just those rows. The
+owner's product forms (add, deactivate, vendor, reactivate) are the Products page (``pages/products.py``).
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ import pandas as pd
 import streamlit as st
 
 from core.base.errors import ConflictError
-from core.base.permissions import Actor, can
+from core.base.permissions import Actor
 from core.domain import catalog, grid, grid_conflicts
 from pages import ui
+from pages.keys import INVENTORY_ONLY_KEY, INVENTORY_STORE_KEY
 
-ONLY_KEY = "inventory_only"
 GRID_KEY = "inventory_grid"
 CONFLICT_KEY = "inventory_conflict"
-FLASH_KEY = "inventory_flash"
 PAGE_KEY = "inventory_page"
 SAVE_FORM = "inventory_grid"
 ONLY_LABELS = {"all": "All", "low": "Low stock", "out": "Out of stock", "low_or_out": "Low or out"}
@@ -45,18 +45,6 @@ def _categories(key: str) -> list[str]:
     return catalog.categories(ui.get_db())
 
 
-def _flash(kind: str, message: Any) -> None:
-    st.session_state.setdefault(FLASH_KEY, []).append((kind, message))
-
-
-def _show_flashes() -> None:
-    for kind, message in st.session_state.pop(FLASH_KEY, []):
-        if kind == "error" and isinstance(message, BaseException):
-            ui.show_error(message)
-        else:
-            getattr(st, kind)(ui.md(message))
-
-
 def _reset_grid() -> None:
     """Forget the loaded page: the next run reloads it under a new editor key (discarding the widget's edits)."""
     st.session_state.pop(GRID_KEY, None)
@@ -68,7 +56,7 @@ def _first_page() -> None:
 
 
 def _show_only(value: str) -> None:
-    st.session_state[ONLY_KEY] = value
+    st.session_state[INVENTORY_ONLY_KEY] = value
     _first_page()
 
 
@@ -76,10 +64,10 @@ def _saved(result: dict[str, Any], note: str = "") -> None:
     ui.new_op_id(SAVE_FORM)
     _reset_grid()
     if result.get("replayed"):
-        _flash("info", "That save was already applied; nothing was written twice.")
+        ui.flash("That save was already applied; nothing was written twice.", "info")
         return
     products, counts = len(result["products_updated"]), len(result["counts_updated"])
-    _flash("success", f"Saved: {products} product(s) updated, {counts} count(s) adjusted.{note}")
+    ui.flash(f"Saved: {products} product(s) updated, {counts} count(s) adjusted.{note}")
 
 
 def _save(store: str, edits: list[grid.RowEdit], note: str = "") -> None:
@@ -91,7 +79,7 @@ def _save(store: str, edits: list[grid.RowEdit], note: str = "") -> None:
         st.session_state[CONFLICT_KEY] = {"store": store, "edits": edits, "error": exc}
         return
     except Exception as exc:
-        _flash("error", exc)
+        ui.flash(exc, "error")
         return
     _saved(result, note)
 
@@ -111,7 +99,7 @@ def _take_theirs() -> None:
         _save(pending["store"], rest, " The rows changed by someone else keep their values.")
     else:
         _reset_grid()
-        _flash("info", "Nothing was saved: the grid now shows the current values.")
+        ui.flash("Nothing was saved: the grid now shows the current values.", "info")
 
 
 def _edit_again() -> None:
@@ -121,7 +109,7 @@ def _edit_again() -> None:
         return
     loaded["data"] = {**loaded["data"], "rows": grid_conflicts.rebase_rows(loaded["data"]["rows"], pending["error"])}
     loaded["changed"] = grid_conflicts.describe_conflicts(pending["error"], pending["edits"])
-    _flash("info", "Your edits are still in the grid, now on top of the current values. Change them and save.")
+    ui.flash("Your edits are still in the grid, now on top of the current values. Change them and save.", "info")
 
 
 def _conflict_table(lines: list[dict[str, Any]]) -> pd.DataFrame:
@@ -209,7 +197,7 @@ def _consume_link() -> None:
     """``?only=low`` in the URL (a link from the dashboard) sets the filter once."""
     wanted = st.query_params.get("only")
     if wanted in ONLY_LABELS:
-        st.session_state[ONLY_KEY] = wanted
+        st.session_state[INVENTORY_ONLY_KEY] = wanted
         st.session_state[PAGE_KEY] = 1
     if "only" in st.query_params:
         del st.query_params["only"]
@@ -283,7 +271,7 @@ def _grid_section(actor: Actor, store: str) -> None:
         st.dataframe(_conflict_table(loaded["changed"]), hide_index=True)
     if not _edits_fit(loaded):
         _reset_grid()
-        _flash("error", "The edits sent did not match the rows on this page; the grid was reloaded.")
+        ui.flash("The edits sent did not match the rows on this page; the grid was reloaded.", "error")
         st.rerun()
     owner = actor.is_owner
     st.data_editor(
@@ -300,94 +288,18 @@ def _grid_section(actor: Actor, store: str) -> None:
     _save_button(actor, store, loaded)
 
 
-def _add_product_form(actor: Actor) -> None:
-    with st.expander("Add a product"), st.form("add_product", clear_on_submit=False):
-        sku = st.text_input("SKU", key="add_sku", max_chars=64)
-        name = st.text_input("Name", key="add_name")
-        category = st.text_input("Category", key="add_category")
-        price = st.text_input("Unit price", key="add_price", placeholder="0.00")
-        reorder = st.text_input("Reorder level", key="add_reorder", value="10")
-        vendor = st.text_input("Vendor (optional; a new name is added)", key="add_vendor")
-        if not st.form_submit_button("Add product", type="primary"):
-            return
-    created = ui.call(catalog.create_product, ui.get_db(), actor, sku, name, category, price, reorder, vendor or None)
-    if created is not None:
-        _reset_grid()
-        _flash("success", f"Product {created['sku']} added.")
-        st.rerun()
-
-
-def _deactivate_form(actor: Actor, rows: list[dict[str, Any]]) -> None:
-    with st.expander("Deactivate a product"), st.form("deactivate_product"):
-        choices = {r["sku"]: r for r in rows}
-        sku = st.selectbox(
-            "Product (from this page)",
-            list(choices),
-            format_func=lambda s: f"{s} — {choices[s]['name']}",
-            key="deactivate_sku",
-            index=None,
-        )
-        sure = st.checkbox("Hide it from the catalog (its history stays)", key="deactivate_sure")
-        if not st.form_submit_button("Deactivate"):
-            return
-    if sku is None or not sure:
-        st.error("Choose a product and tick the box to confirm.")
-        return
-    done = ui.call(catalog.deactivate_product, ui.get_db(), actor, sku, choices[sku]["product_version"])
-    if done is not None:
-        _reset_grid()
-        _flash("success", f"Product {sku} deactivated.")
-        st.rerun()
-
-
-def _product_details_form(actor: Actor) -> None:
-    """Vendor and active flag: the owner's product fields that the grid does not show (any SKU, inactive too)."""
-    with st.expander("Change a product's vendor, or reactivate it"):
-        sku = st.text_input("SKU", key="details_sku", max_chars=64).strip()
-        if not sku:
-            return
-        product = ui.call(catalog.get_product, ui.get_db(), sku)
-        if product is None:
-            return
-        st.caption(
-            f"{ui.md(product['name'])} · version {product['version']} · "
-            + ("active" if product["active"] else "inactive")
-        )
-        vendor = st.text_input(
-            "Vendor (blank: none; a new name is added)", value=product["vendor"] or "", key=f"details_vendor_{sku}"
-        )
-        active = st.checkbox(
-            "Active (shown in the catalog)", value=bool(product["active"]), key=f"details_active_{sku}"
-        )
-        if not st.button("Save product", key="details_save"):
-            return
-    changes = {"vendor": vendor.strip() or None, "active": active}
-    done = ui.call(catalog.update_product, ui.get_db(), actor, sku, product["version"], **changes)
-    if done is not None:
-        _reset_grid()
-        _flash("success", f"Product {sku} saved (version {done['version']}).")
-        st.rerun()
-
-
-def main() -> None:
-    actor = ui.current_actor()
-    st.title("Inventory")
-    _show_flashes()
-    _consume_link()
-    st.session_state.setdefault(ONLY_KEY, "all")
-    st.session_state.setdefault(PAGE_KEY, 1)
-
-    store = ui.store_selector(actor, key="inventory_store")
+def _query(actor: Actor, key: str) -> dict[str, Any]:
+    """The filters' widgets, read into the query of the page to load (page 1 when other rows were asked for)."""
+    store = ui.store_selector(actor, key=INVENTORY_STORE_KEY)
     search = st.text_input(
         "Search by name or SKU", key="inventory_search", on_change=_first_page, placeholder="e.g. rice or RICE-5KG"
     )
-    key = ui.data_key()  # one look at the latest change serves every cached read of this run
     categories = _categories(key)
     chosen = st.pills(
         "Categories", categories, selection_mode="multi", key="inventory_categories", on_change=_first_page
     )
     only = st.segmented_control(
-        "Show", list(ONLY_LABELS), format_func=ONLY_LABELS.get, key=ONLY_KEY, on_change=_first_page
+        "Show", list(ONLY_LABELS), format_func=ONLY_LABELS.get, key=INVENTORY_ONLY_KEY, on_change=_first_page
     )
     query = {
         "store": store,
@@ -399,13 +311,10 @@ def main() -> None:
     previous = st.session_state.get(GRID_KEY)
     if previous and any(previous["query"][k] != query[k] for k in ("store", "search", "cats", "only")):
         query["page"] = 1  # other rows (another store, or filters set from another page): start at the top
-    loaded = ui.call(_loaded, actor, query, key)
-    if loaded is None:
-        st.stop()
-    data = loaded["data"]
-    st.session_state[PAGE_KEY] = data["page"]
-    _banner(data, query["only"])
+    return query
 
+
+def _pager(data: dict[str, Any]) -> None:
     first = data["offset"] + 1 if data["shown"] else 0
     info, pager = st.columns([3, 1])
     info.write(
@@ -414,15 +323,24 @@ def main() -> None:
     )
     pager.number_input("Page", min_value=1, max_value=data["pages"], step=1, key=PAGE_KEY)
 
-    _grid_section(actor, store)
 
-    if can(actor, "product.create"):
-        _add_product_form(actor)
-    if can(actor, "product.deactivate"):
-        _deactivate_form(actor, data["rows"])
-    if can(actor, "product.update"):
-        _product_details_form(actor)
-
+def main() -> None:
+    actor = ui.page_header("Inventory")
+    _consume_link()
+    st.session_state.setdefault(INVENTORY_ONLY_KEY, "all")
+    st.session_state.setdefault(PAGE_KEY, 1)
+    key = ui.data_key()  # one look at the latest change serves every cached read of this run
+    query = _query(actor, key)
+    loaded = ui.call(_loaded, actor, query, key)
+    if loaded is None:
+        st.stop()
+    data = loaded["data"]
+    st.session_state[PAGE_KEY] = data["page"]
+    _banner(data, query["only"])
+    _pager(data)
+    _grid_section(actor, query["store"])
+    if actor.is_owner:
+        st.caption("New products, deactivating one, vendors and reactivating: the Products page.")
     if CONFLICT_KEY in st.session_state:
         _conflict_dialog()
 

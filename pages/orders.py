@@ -18,7 +18,8 @@ from core.base.permissions import Actor
 from core.domain import orders
 from pages import ui
 
-FLASH_KEY = "orders_flash"
+ORDER_ROUND_KEY = "order_round"
+STATUS_KEY = "orders_status"
 STATUS_FILTER = ["all", *orders.STATUSES]
 ORDER_ROWS = 5
 
@@ -33,25 +34,16 @@ def _lines_of(key: str, actor: Actor, order_id: int) -> list[dict[str, Any]]:
     return orders.order_lines(ui.get_db(), actor, order_id)
 
 
-def _flash(kind: str, message: str) -> None:
-    st.session_state.setdefault(FLASH_KEY, []).append((kind, message))
-
-
 def _done(form_key: str, result: dict[str, Any], message: str, op: str = "", values: Any = None) -> None:
     if op:
         ui.remember_success(form_key, op, values)
     else:
         ui.new_op_id(form_key)
-        ui.clear_caches()
-    if result.get("replayed"):
-        _flash("info", "That was already done; nothing was applied twice.")
-    else:
-        _flash("success", message)
-    st.rerun()
+    ui.done(message, result)
 
 
 def _new_order(store: str) -> None:
-    round_no = st.session_state.setdefault("order_round", 0)
+    round_no = st.session_state.setdefault(ORDER_ROUND_KEY, 0)
     with st.expander("New order", expanded=True), st.form("new_order"):
         customer = st.text_input("Customer (optional)", key="order_customer", max_chars=100)
         frame = ui.lines_editor(f"order_lines_{round_no}", ORDER_ROWS)
@@ -65,7 +57,7 @@ def _new_order(store: str) -> None:
         orders.create_order, ui.get_db(), ui.current_actor(), store, lines, customer=customer or None, client_op_id=op
     )
     if result is not None:
-        st.session_state["order_round"] = round_no + 1
+        st.session_state[ORDER_ROUND_KEY] = round_no + 1
         total = sum(Decimal(line["unit_price"]) * line["quantity"] for line in result["lines"])
         message = f"Order #{result['order_id']} created: {len(result['lines'])} line(s), total {total}."
         _done("new_order", result, message, op, values)
@@ -82,8 +74,8 @@ def _transition(order_id: int, action: str) -> None:
 
 def _order_list(actor: Actor, store: str) -> None:
     st.subheader(f"Orders of {ui.md(store)}")
-    st.session_state.setdefault("orders_status", "all")
-    status = st.segmented_control("Status", STATUS_FILTER, key="orders_status", format_func=str.capitalize)
+    st.session_state.setdefault(STATUS_KEY, "all")
+    status = st.segmented_control("Status", STATUS_FILTER, key=STATUS_KEY, format_func=str.capitalize)
     key = ui.data_key()  # one look at the latest change serves both cached reads
     rows = ui.call(_orders, key, actor, store, status or "all")
     if not rows:
@@ -97,33 +89,27 @@ def _order_list(actor: Actor, store: str) -> None:
         width="stretch",
         column_config={"total": st.column_config.NumberColumn("Total", format="%.2f")},
     )
-    by_id = {r["id"]: r for r in rows}
-    chosen = st.selectbox(
-        "Order",
-        list(by_id),
-        format_func=lambda i: f"#{i} — {by_id[i]['status']} — {by_id[i]['customer'] or 'no customer'}",
-        key="order_pick",
+    order = ui.pick(
+        "Order", rows, lambda o: f"#{o['id']} — {o['status']} — {o['customer'] or 'no customer'}", key="order_pick"
     )
-    if chosen is None:
+    if order is None:
         return
+    chosen = order["id"]
     lines = ui.call(_lines_of, key, actor, chosen)
     if lines:
         st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
-    pending = by_id[chosen]["status"] == "pending"
+    pending = order["status"] == "pending"
     ship, cancel = st.columns(2)
     if ship.button("Ship", key="order_ship", type="primary", disabled=not pending):
         _transition(chosen, "ship")
     if cancel.button("Cancel order (restores stock)", key="order_cancel", disabled=not pending):
         _transition(chosen, "cancel")
     if not pending:
-        st.caption(f"Order #{chosen} is {by_id[chosen]['status']}: only pending orders can be shipped or cancelled.")
+        st.caption(f"Order #{chosen} is {order['status']}: only pending orders can be shipped or cancelled.")
 
 
 def main() -> None:
-    actor = ui.current_actor()
-    st.title("Orders")
-    for kind, message in st.session_state.pop(FLASH_KEY, []):
-        getattr(st, kind)(ui.md(message))
+    actor = ui.page_header("Orders")
     store = ui.store_selector(actor, key="orders_store")
     _new_order(store)
     _order_list(actor, store)

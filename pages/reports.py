@@ -33,6 +33,7 @@ KIND_LABELS = {
     "order": "Order",
     "order_cancel": "Order cancelled",
 }
+PREPARED_KEY = "rep_prepared"
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
@@ -60,21 +61,7 @@ def _filters(actor: Actor) -> dict[str, Any]:
     }
 
 
-def _movements(actor: Actor) -> None:
-    filters = _filters(actor)
-    db = ui.get_db()
-    report = ui.call(movement_report, db, actor, **filters)
-    if report is None:
-        return
-    overall = report["overall"]
-    cols = st.columns(4)
-    cols[0].metric("Movements", f"{overall['count']:,}")
-    cols[1].metric("Units in", f"{overall['units_in']:,}")
-    cols[2].metric("Units out", f"{overall['units_out']:,}")
-    cols[3].metric("Net change", f"{overall['net']:+,}")
-    if not report["total_rows"]:
-        st.info("No movements match these filters.")
-        return
+def _totals(report: dict[str, Any]) -> None:
     totals = pd.DataFrame(report["totals"])
     totals["kind"] = totals["kind"].map(KIND_LABELS)
     st.dataframe(
@@ -83,53 +70,37 @@ def _movements(actor: Actor) -> None:
         column_config={"kind": "Kind", "count": "Movements", "units": "Units moved", "net": "Net change"},
         key="rep_totals",
     )
+
+
+def _chart(report: dict[str, Any]) -> None:
     daily = pd.DataFrame(report["daily"])
-    fig = go.Figure(
-        [
-            go.Bar(x=part["day"], y=part["units"], name=KIND_LABELS[kind])
-            for kind, part in daily.groupby("kind", sort=False)
-        ]
-    )
-    fig.update_layout(
-        barmode="stack",
-        title="Units moved per day",
-        xaxis_title="Day",
-        yaxis_title="Units",
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        height=320,
-    )
-    st.plotly_chart(fig, width="stretch")
+    bars = [
+        go.Bar(x=part["day"], y=part["units"], name=KIND_LABELS[kind])
+        for kind, part in daily.groupby("kind", sort=False)
+    ]
+    ui.show_figure(go.Figure(bars), title="Units moved per day", x_title="Day", y_title="Units", barmode="stack")
+
+
+def _rows(report: dict[str, Any]) -> None:
     rows = pd.DataFrame(report["rows"]).drop(columns=["id"])
     rows["kind"] = rows["kind"].map(KIND_LABELS)
-    st.dataframe(
-        rows,
-        hide_index=True,
-        key="rep_rows",
-        column_config={
-            "created_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
-            "store": "Store",
-            "sku": "SKU",
-            "name": "Name",
-            "kind": "Kind",
-            "delta": st.column_config.NumberColumn("Change", format="%+d"),
-            "quantity_after": "On hand after",
-            "reason": "Reason",
-            "actor": "By",
-        },
-    )
+    st.dataframe(rows, hide_index=True, key="rep_rows", column_config=ui.movement_columns())
     if report["total_rows"] > report["shown"]:
         st.caption(
             f"The newest {report['shown']:,} of {report['total_rows']:,} movements; totals, chart and "
             "exports cover them all."
         )
-    # Exports are built on a button press through ui.call, so a refusal (e.g. too many rows) is shown as a
-    # sentence here instead of failing inside the browser's download; the file is kept for these filters only.
-    prepared = st.session_state.setdefault("rep_prepared", {})
+
+
+def _exports(actor: Actor, filters: dict[str, Any]) -> None:
+    """Export buttons. A file is built on a button press through ``ui.call``, so a refusal (e.g. too many rows) is
+    shown as a sentence here instead of failing inside the browser's download; it is kept for these filters only."""
+    prepared = st.session_state.setdefault(PREPARED_KEY, {})
     wanted = repr(sorted(filters.items()))
     left, right, _ = st.columns([1, 1, 3])
     for col, fmt in ((left, "csv"), (right, "xlsx")):
         if col.button(f"Export {fmt.upper()}", key=f"rep_prepare_{fmt}"):
-            data = ui.call(export_movements, db, actor, fmt, **filters)
+            data = ui.call(export_movements, ui.get_db(), actor, fmt, **filters)
             if data is not None:
                 prepared[fmt] = (wanted, data)
         ready = prepared.get(fmt)
@@ -142,6 +113,27 @@ def _movements(actor: Actor) -> None:
                 on_click="ignore",
                 key=f"rep_export_{fmt}",
             )
+
+
+def _movements(actor: Actor) -> None:
+    filters = _filters(actor)
+    report = ui.call(movement_report, ui.get_db(), actor, **filters)
+    if report is None:
+        return
+    overall = report["overall"]
+    ui.tiles(
+        ("Movements", f"{overall['count']:,}"),
+        ("Units in", f"{overall['units_in']:,}"),
+        ("Units out", f"{overall['units_out']:,}"),
+        ("Net change", f"{overall['net']:+,}"),
+    )
+    if not report["total_rows"]:
+        st.info("No movements match these filters.")
+        return
+    _totals(report)
+    _chart(report)
+    _rows(report)
+    _exports(actor, filters)
 
 
 def _one_product(actor: Actor) -> None:
@@ -158,10 +150,11 @@ def _one_product(actor: Actor) -> None:
         f"{float(product['unit_price']):,.2f} · reorder level {product['reorder_level']}"
         + ("" if product["active"] else " · *deactivated*")
     )
-    cols = st.columns(3)
-    cols[0].metric("Stores holding it", f"{totals['stores']:,}")
-    cols[1].metric("Units on hand", ui.compact(totals["quantity"], 0), help=f"{totals['quantity']:,}")
-    cols[2].metric("Stock value", ui.compact(totals["stock_value"]), help=f"{totals['stock_value']:,.2f}")
+    ui.tiles(
+        ("Stores holding it", f"{totals['stores']:,}"),
+        ("Units on hand", ui.compact(totals["quantity"], 0), f"{totals['quantity']:,}"),
+        ("Stock value", ui.compact(totals["stock_value"]), f"{totals['stock_value']:,.2f}"),
+    )
     if not result["stores"]:
         st.info("No store you can see has held this product yet.")
         return
@@ -187,8 +180,7 @@ def _one_product(actor: Actor) -> None:
 
 
 def main() -> None:
-    actor = ui.current_actor()
-    st.title("Reports")
+    actor = ui.page_header("Reports")
     movements, one = st.tabs(["Movements", "One product across stores"])
     with movements:
         _movements(actor)

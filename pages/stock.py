@@ -18,7 +18,7 @@ from core.base.permissions import Actor
 from core.domain import catalog, grid, stock
 from pages import ui
 
-FLASH_KEY = "stock_flash"
+SALE_ROUND_KEY = "sale_round"
 SALE_EDITOR = "sale_lines"
 NO_VENDOR = "(no vendor)"
 SALE_ROWS = 5
@@ -42,12 +42,7 @@ def _movements(key: str, actor: Actor, store: str) -> list[dict[str, Any]]:
 def _done(form_key: str, op: str, values: Any, result: dict[str, Any], message: str) -> None:
     """After a success: remember it (double-click guard), rotate the id, rerun with a note."""
     ui.remember_success(form_key, op, values)
-    if result.get("replayed"):
-        message = "That was already recorded; nothing was applied twice."
-        st.session_state.setdefault(FLASH_KEY, []).append(("info", message))
-    else:
-        st.session_state.setdefault(FLASH_KEY, []).append(("success", message))
-    st.rerun()
+    ui.done(message, result, replayed="That was already recorded; nothing was applied twice.")
 
 
 def _submit(form_key: str, values: dict[str, Any], fn: Any, *args: Any, message: Any, **kwargs: Any) -> None:
@@ -98,7 +93,7 @@ def _stock_in(store: str, products: dict[str, str], key: str) -> None:
 
 
 def _sale(store: str) -> None:
-    round_no = st.session_state.setdefault("sale_round", 0)
+    round_no = st.session_state.setdefault(SALE_ROUND_KEY, 0)
     with st.form("sale"):
         st.caption("All lines are sold together, or none if any line is short of stock.")
         frame = ui.lines_editor(f"{SALE_EDITOR}_{round_no}", SALE_ROWS)
@@ -109,7 +104,7 @@ def _sale(store: str) -> None:
     op = ui.op_id_for("sale", values)
     result = ui.call(stock.record_sale, ui.get_db(), ui.current_actor(), store, lines, client_op_id=op)
     if result is not None:
-        st.session_state["sale_round"] = round_no + 1
+        st.session_state[SALE_ROUND_KEY] = round_no + 1
         units = sum(-m["delta"] for m in result["movements"])
         _done("sale", op, values, result, f"Sale recorded: {len(result['movements'])} line(s), {units} unit(s).")
 
@@ -173,28 +168,11 @@ def _recent(actor: Actor, store: str, key: str) -> None:
         st.caption("No movements yet.")
         return
     frame = pd.DataFrame(rows)[["created_at", "sku", "name", "kind", "delta", "quantity_after", "reason", "actor"]]
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "created_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
-            "sku": "SKU",
-            "name": "Product",
-            "kind": "Kind",
-            "delta": st.column_config.NumberColumn("Change", format="%+d"),
-            "quantity_after": "On hand after",
-            "reason": "Reason",
-            "actor": "By",
-        },
-    )
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=ui.movement_columns())
 
 
 def main() -> None:
-    actor = ui.current_actor()
-    st.title("Stock")
-    for kind, message in st.session_state.pop(FLASH_KEY, []):
-        getattr(st, kind)(ui.md(message))
+    actor = ui.page_header("Stock")
     store = ui.store_selector(actor, key="stock_store")
     key = ui.data_key()  # one look at the latest change serves every cached read of this run
     products = _products(key)

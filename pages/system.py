@@ -24,17 +24,17 @@ def _size(n: int) -> str:
 
 
 def main() -> None:
-    actor = ui.require_permission("system.manage")
-    st.title("System")
+    actor = ui.page_header("System", "system.manage")
     db = ui.get_db()
     status = ui.call(system_status, db, actor)
     if status is None:
         return
-    cols = st.columns(4)
-    cols[0].metric("Database", "Healthy" if status["healthy"] else "Not answering")
-    cols[1].metric("Trivial query", f"{status['query_ms']:.1f} ms")
-    cols[2].metric("Database size", _size(status["size_bytes"]))
-    cols[3].metric("Schema version", str(status["schema_version"]))
+    ui.tiles(
+        ("Database", "Healthy" if status["healthy"] else "Not answering"),
+        ("Trivial query", f"{status['query_ms']:.1f} ms"),
+        ("Database size", _size(status["size_bytes"])),
+        ("Schema version", str(status["schema_version"])),
+    )
 
     left, right = st.columns(2)
     with left:

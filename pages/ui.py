@@ -11,6 +11,8 @@ Every page imports this module (``from pages import ui``) and nothing of the dat
 - User-supplied text (SKUs, names, audit details, file names, messages quoting them) reaches anything Streamlit
   renders as markdown (alerts, captions, ``st.write``, labels) only through ``md``, and a plotly chart only through
   ``chart_text``; tables (``st.dataframe``), ``st.text``, ``st.code`` and ``st.json`` show text as it is.
+- ``flash`` is the one way a page leaves a message for its next run (after a write, before ``st.rerun``; ``done``
+  does both); ``page_header`` shows it once. Session-state keys shared between files are in ``pages.keys``.
 """
 
 from __future__ import annotations
@@ -33,14 +35,11 @@ from core.base import observe
 from core.base.errors import InventoryError, ValidationError
 from core.base.permissions import REFUSALS, Actor, can
 from core.db import Database
-from core.domain import audit, sessions
+from core.domain import audit
 from core.domain.catalog import list_stores
+from pages.keys import ACTOR_KEY, COOKIE_ACTION_KEY, FLASH_KEY, LAST_OK_PREFIX, OP_ID_PREFIX
 
-ACTOR_KEY = "actor"
-SIGNED_IN_AT_KEY = "_signed_in_at"
-COOKIE_ACTION_KEY = "_cookie_action"
 ALL_STORES = "All stores"
-_OP_PREFIX = "_op_id:"
 
 
 _logging_lock = threading.Lock()
@@ -133,6 +132,32 @@ def chart_text(value: Any) -> str:
     return html.escape(str(value), quote=False)
 
 
+def tiles(*figures: tuple[Any, ...]) -> None:
+    """One row of metric tiles, each ``(label, value)`` or ``(label, value, help)`` (help: the figure in full)."""
+    for column, (label, value, *help_text) in zip(st.columns(len(figures)), figures, strict=True):
+        column.metric(label, value, help=help_text[0] if help_text else None)
+
+
+def movement_columns() -> dict[str, Any]:
+    """The column labels of a table of movements (the Reports and Stock pages)."""
+    labels = dict(
+        store="Store", sku="SKU", name="Product", kind="Kind", quantity_after="On hand after", reason="Reason"
+    )
+    return {
+        "created_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm"),
+        "delta": st.column_config.NumberColumn("Change", format="%+d"),
+        "actor": "By",
+        **labels,
+    }
+
+
+def show_figure(fig: Any, *, title: str, x_title: str, y_title: str, height: int = 320, **layout: Any) -> None:
+    """A plotly figure at the page's width, with the app's chart margins (its texts already through ``chart_text``)."""
+    margin = {"l": 10, "r": 10, "t": 40, "b": 10}
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, margin=margin, height=height, **layout)
+    st.plotly_chart(fig, width="stretch")
+
+
 def error_id_for(exc: BaseException) -> str:
     """The id of an unexpected error: the one ``core.domain.ops`` attached and logged, or a new one logged here."""
     existing = getattr(exc, "error_id", None)
@@ -176,6 +201,60 @@ def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any | None:
         return None
 
 
+# ---- feedback that survives a rerun ---------------------------------------------------------------------------
+
+
+def flash(message: Any, kind: str = "success") -> None:
+    """Leave ``message`` for the next run of the page (set it, then ``st.rerun``): ``show_flashes`` shows it once.
+    ``kind`` is ``success``, ``info``, ``warning`` or ``error``; an exception is rendered by ``show_error``."""
+    st.session_state.setdefault(FLASH_KEY, []).append((kind, message))
+
+
+def show_flashes(*, keep: bool = False) -> None:
+    """Show the waiting messages (user text as text) and drop them, so each is seen once. They stay while a login
+    cookie is still on its way to the browser (its answer reruns the script by itself) and with ``keep`` (the
+    sign-in page keeps its notices until the next submit)."""
+    waiting = st.session_state.get(FLASH_KEY) or []
+    if not keep and COOKIE_ACTION_KEY not in st.session_state:
+        st.session_state.pop(FLASH_KEY, None)
+    for kind, message in waiting:
+        if isinstance(message, BaseException):
+            show_error(message)
+        else:
+            getattr(st, kind)(md(message))
+
+
+def done(
+    message: str, result: Any = None, *, replayed: str = "That was already done; nothing was applied twice."
+) -> None:
+    """After a successful write: clear the read caches, flash ``message`` (``replayed`` instead when core replayed
+    an operation it had already applied), and run the page again, so every table shows the new state."""
+    clear_caches()
+    if isinstance(result, dict) and result.get("replayed"):
+        flash(replayed, "info")
+    else:
+        flash(message)
+    st.rerun()
+
+
+def pick(
+    label: str, rows: list[dict[str, Any]], describe: Callable[[dict[str, Any]], str], *, key: str, by: str = "id"
+) -> dict[str, Any] | None:
+    """A selectbox of ``rows`` by their ``by`` field, each described by ``describe``; the chosen row (or ``None``)."""
+    by_key = {r[by]: r for r in rows}
+    chosen = st.selectbox(label, list(by_key), format_func=lambda k: describe(by_key[k]), key=key)
+    return None if chosen is None else by_key[chosen]
+
+
+def page_header(title: str, permission: str | None = None) -> Actor:
+    """The start of every page: the signed-in actor (checked against ``permission`` on owner pages), the title,
+    and the messages the previous run left (``flash``)."""
+    actor = require_permission(permission) if permission else current_actor()
+    st.title(title)
+    show_flashes()
+    return actor
+
+
 def store_selector(actor: Actor, *, key: str, label: str = "Store", include_all: bool = False) -> str | None:
     """A selectbox of the store codes ``actor`` may use; returns the chosen code, or ``None`` for "All stores".
     Stops the page with a notice when the actor has no store at all."""
@@ -190,7 +269,7 @@ def store_selector(actor: Actor, *, key: str, label: str = "Store", include_all:
 
 def op_id(form_key: str) -> str:
     """The ``client_op_id`` of the current instance of form ``form_key`` (stable across reruns until rotated)."""
-    key = _OP_PREFIX + form_key
+    key = OP_ID_PREFIX + form_key
     if key not in st.session_state:
         st.session_state[key] = uuid.uuid4().hex
     return str(st.session_state[key])
@@ -198,7 +277,7 @@ def op_id(form_key: str) -> str:
 
 def new_op_id(form_key: str) -> None:
     """Rotate the form's ``client_op_id`` after a successful submit, so the next submit is a new operation."""
-    st.session_state[_OP_PREFIX + form_key] = uuid.uuid4().hex
+    st.session_state[OP_ID_PREFIX + form_key] = uuid.uuid4().hex
 
 
 def data_key() -> str:
@@ -213,13 +292,6 @@ def clear_caches() -> None:
     st.cache_data.clear()
 
 
-def renew_session() -> None:
-    """Keep this browser signed in after its user changed their own password (which ended every earlier
-    session): the session starts again now, and ``app.py`` issues a fresh login cookie on the next run."""
-    st.session_state[SIGNED_IN_AT_KEY] = sessions.database_now(get_db())
-    st.session_state[COOKIE_ACTION_KEY] = "set"
-
-
 # ---- forms that submit operations ---------------------------------------------------------------------------
 
 DOUBLE_SUBMIT_SECONDS = 3.0
@@ -229,7 +301,7 @@ def op_id_for(form_key: str, values: Any) -> str:
     """The form's operation id (``op_id``); the values of the last success sent again within
     ``DOUBLE_SUBMIT_SECONDS`` (a double click whose first run already finished) reuse that success's id, so core
     replays it instead of applying it twice."""
-    last = st.session_state.get(f"_last_ok:{form_key}")
+    last = st.session_state.get(LAST_OK_PREFIX + form_key)
     fingerprint = json.dumps(values, sort_keys=True, default=str)
     if last and last["values"] == fingerprint and time.monotonic() - last["at"] < DOUBLE_SUBMIT_SECONDS:
         return str(last["op"])
@@ -238,7 +310,7 @@ def op_id_for(form_key: str, values: Any) -> str:
 
 def remember_success(form_key: str, op: str, values: Any) -> None:
     """After a successful submit: remember it for ``op_id_for``, rotate the form's id, clear the read caches."""
-    st.session_state[f"_last_ok:{form_key}"] = {
+    st.session_state[LAST_OK_PREFIX + form_key] = {
         "values": json.dumps(values, sort_keys=True, default=str),
         "op": op,
         "at": time.monotonic(),

@@ -71,7 +71,7 @@ def app_test(db: Database, monkeypatch: pytest.MonkeyPatch, *, timeout: float = 
 
 def sign_in_as(at: AppTest, email: str) -> AppTest:
     """Put a signed-in session for ``email`` into ``at`` (as the sign-in form would) and run the app."""
-    from pages import ui
+    from pages import keys, ui
 
     db = ui.get_db()
     actor = actor_for(db, email)
@@ -81,8 +81,8 @@ def sign_in_as(at: AppTest, email: str) -> AppTest:
     at.session_state["email"] = actor.email
     at.session_state["roles"] = [actor.role]
     at.session_state["logout"] = False
-    at.session_state[ui.SIGNED_IN_AT_KEY] = datetime.now(UTC)
-    at.session_state[ui.ACTOR_KEY] = actor
+    at.session_state[keys.SIGNED_IN_AT_KEY] = datetime.now(UTC)
+    at.session_state[keys.ACTOR_KEY] = actor
     return at.run()
 
 

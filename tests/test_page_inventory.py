@@ -1,5 +1,5 @@
-"""The Inventory page (AppTest): filters, banner, paging, grid saves with injected edits, the tripwire, every
-conflict-dialog path, and the owner's product forms."""
+"""The Inventory page (AppTest): filters, banner, paging, grid saves with injected edits, the tripwire, and every
+conflict-dialog path. The owner's product forms are the Products page (tests/test_page_products.py)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,14 @@ def test_inventory_page__staff_price_column_is_locked_and_only_own_stores(open_p
     assert columns["unit_price"]["disabled"] is True
     assert all(columns[c]["disabled"] is True for c in ("sku", "name", "category", "reorder_level", "status"))
     assert columns["quantity"].get("disabled") is not True
-    assert not any(e.label == "Add a product" for e in at.expander)
+
+
+def test_inventory_page__holds_the_grid_only_the_product_forms_are_the_products_page(open_page, owner, staff):
+    for actor in (owner, staff):
+        at = open_page(actor)
+        assert not at.expander and not [f for f in at.get("form")]
+        assert {t.key for t in at.text_input} == {"inventory_search"}
+    assert "the Products page" in _texts(open_page(owner).caption)
 
 
 def test_inventory_page__search_filters_by_name_or_sku(open_page, owner):
@@ -333,79 +340,6 @@ def test_conflict_dialog__keep_mine_after_another_change_conflicts_again(open_pa
     assert list(_conflict_rows(at)["Current value"]) == ["70"]
     at.button(key="conflict_keep").click().run()
     assert get_stock(shop, owner, "S1", "MILK-1L")["quantity"] == 90
-
-
-# ---- products --------------------------------------------------------------------------------------------------
-
-
-def _add_product(at, **fields):
-    for key, value in fields.items():
-        at.text_input(key=f"add_{key}").input(value)
-    at.button(key="FormSubmitter:add_product-Add product").click().run()
-    assert not at.exception
-    return at
-
-
-def test_add_product__each_invalid_field_has_a_message(open_page, owner, shop):
-    at = _add_product(open_page(owner), sku="NEW-1", name="", category="", price="-2", reorder="x")
-    text = _texts(at.error) + _texts(at.markdown)
-    for message in ("Name is required", "Category is required", "Unit price cannot be negative", "Reorder level"):
-        assert message in text
-    with shop.reader() as tx:
-        assert tx.scalar("SELECT count(*) FROM products WHERE sku = 'NEW-1'") == 0
-
-
-def test_add_product__owner_adds_and_sees_it_in_the_grid(open_page, owner, shop):
-    at = _add_product(open_page(owner), sku="TEA-250", name="Tea 250 g", category="Beverages", price="120.5")
-    assert "Product TEA-250 added." in _texts(at.success)
-    assert "TEA-250" in _skus(at)
-    assert get_product(shop, "TEA-250")["unit_price"] == Decimal("120.50")
-
-
-def test_add_product__duplicate_sku_is_refused(open_page, owner):
-    at = _add_product(open_page(owner), sku="MILK-1L", name="Milk", category="Dairy", price="1")
-    assert "already exists" in _texts(at.error)
-
-
-def test_deactivate_product__owner_hides_it(open_page, owner, shop):
-    at = open_page(owner)
-    at.selectbox(key="deactivate_sku").select("SOAP-100")
-    at.checkbox(key="deactivate_sure").check()
-    at.button(key="FormSubmitter:deactivate_product-Deactivate").click().run()
-    assert not at.exception
-    assert "Product SOAP-100 deactivated." in _texts(at.success)
-    assert "SOAP-100" not in _skus(at)
-    assert get_product(shop, "SOAP-100")["active"] is False
-
-
-def test_deactivate_product__needs_confirmation(open_page, owner, shop):
-    at = open_page(owner)
-    at.selectbox(key="deactivate_sku").select("SOAP-100")
-    at.button(key="FormSubmitter:deactivate_product-Deactivate").click().run()
-    assert "tick the box" in _texts(at.error)
-    assert get_product(shop, "SOAP-100")["active"] is True
-
-
-def test_product_details__owner_reactivates_and_changes_the_vendor(open_page, owner, shop):
-    from core.domain.catalog import deactivate_product
-
-    deactivate_product(shop, SYSTEM, "SOAP-100")
-    at = open_page(owner)
-    at.text_input(key="details_sku").input("SOAP-100").run()
-    at.text_input(key="details_vendor_SOAP-100").input("Hindustan Unilever")
-    at.checkbox(key="details_active_SOAP-100").check()
-    at.button(key="details_save").click().run()
-    assert not at.exception
-    product = get_product(shop, "SOAP-100")
-    assert (product["active"], product["vendor"], product["version"]) == (True, "Hindustan Unilever", 3)
-    assert "Product SOAP-100 saved (version 3)." in _texts(at.success)
-
-
-def test_product_details__unknown_sku_is_a_sentence_and_staff_do_not_see_the_form(open_page, owner, staff):
-    at = open_page(owner)
-    at.text_input(key="details_sku").input("NOPE-1").run()
-    assert not at.exception and "There is no product with SKU 'NOPE-1'." in _texts(at.error)
-    assert not [t for t in open_page(staff).text_input if t.key == "details_sku"]
 
 
 def test_inventory_page__a_change_made_by_another_process_shows_on_the_next_run(open_page, owner, shop, db_target):

@@ -135,15 +135,21 @@ def test_dashboard__names_in_tables_and_charts_are_text(hostile: Database) -> No
     assert chart_text(CATEGORY) in labels and CATEGORY not in labels
 
 
-def test_inventory__product_caption_flash_and_banner_are_text(hostile: Database) -> None:
+def test_inventory__flash_and_banner_are_text(hostile: Database) -> None:
     flash = [("success", f"Product {SKU} added.")]
-    at = run_page("inventory.py", boss(hostile), inventory_store=STORE, details_sku=SKU, inventory_flash=flash)
-    assert_literal(at, NAME, SKU, STORE)
+    at = run_page("inventory.py", boss(hostile), inventory_store=STORE, _flash=flash)
+    assert_literal(at, SKU, STORE)
+
+
+def test_products__product_caption_and_flash_are_text(hostile: Database) -> None:
+    flash = [("success", f"Product {SKU} added.")]
+    at = run_page("products.py", boss(hostile), details_sku=SKU, _flash=flash)
+    assert_literal(at, NAME, SKU)
 
 
 def test_stock__store_flash_and_movements_are_text(hostile: Database) -> None:
     flash = [("success", f"Stock-in recorded: {SKU} +1 (now 21).")]
-    at = run_page("stock.py", boss(hostile), stock_store=STORE, stock_flash=flash)
+    at = run_page("stock.py", boss(hostile), stock_store=STORE, _flash=flash)
     assert_literal(at, STORE, SKU)
     frame = next(d.value for d in at.dataframe if "reason" in d.value)
     assert REASON in set(frame["reason"]) and NAME in set(frame["name"])
@@ -166,7 +172,7 @@ def test_reports__one_product_and_not_found_are_text(hostile: Database) -> None:
 
 def test_admin__user_names_store_names_and_notices_are_text(hostile: Database) -> None:
     notice = f"Store {STORE} is now {STORE_NAME}."
-    at = run_page("admin.py", boss(hostile), manage_user="sam@shop.test", _admin_flash=notice)
+    at = run_page("admin.py", boss(hostile), manage_user="sam@shop.test", _flash=[("success", notice)])
     assert_literal(at, USER, notice)
 
 
@@ -185,7 +191,7 @@ def test_import__file_name_and_row_messages_are_text(hostile: Database) -> None:
 
 
 def test_sign_in_notice_is_text(hostile: Database) -> None:
-    at = run_page("../app.py", None, _flash=f"The owner account {USER} is ready.")
+    at = run_page("../app.py", None, _flash=[("info", f"The owner account {USER} is ready.")])
     assert_literal(at, USER)
 
 
