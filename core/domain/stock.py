@@ -291,10 +291,9 @@ def get_stock(db: Database, actor: Actor, store: str, sku: str) -> dict[str, Any
 @public_read
 def recent_movements(db: Database, actor: Actor, store: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The latest movements, newest first, of ``store`` (or every store ``actor`` may see). Raises as ``get_stock``."""
-    limit = clean_int(limit, "limit", minimum=1, maximum=10_000)
+    params = Params(clean_int(limit, "limit", minimum=1, maximum=10_000))  # $1: the limit
 
     def body(tx: Tx) -> list[dict[str, Any]]:
-        params = Params(limit)
         where = scope(tx, actor, "stock.read", store).sql(params, "m.store_id")
         return tx.dicts(
             "SELECT m.id, m.created_at, s.code AS store, p.sku, p.name, m.kind, m.delta, m.quantity_after, m.reason,"

@@ -15,6 +15,11 @@ correctly.
 Scope: staff export stock and movements of their own stores only (``core.base.permissions``: ``stock.read`` and
 ``report.read``); the catalog (products) is readable by every signed-in role. A stock export for one store lists
 every active product (a count sheet, zero where none is held); for all stores it lists the stock rows that exist.
+Every export is a read through ``core.domain.reading.read``, so a refused store is audited ``denied``.
+
+Movements are exported one way, ``movement_frame``, whatever asks (the Import/Export page and the CLI for one store
+or all, the Reports page with its filters, ``core.domain.filters``): at most ``EXPORT_MAX_ROWS`` (1,000,000, what
+an XLSX sheet can hold); more is refused with a sentence asking to narrow the dates or stores.
 """
 
 from __future__ import annotations
