@@ -28,6 +28,7 @@ from core.base.permissions import Actor, require, store_scope
 from core.db import Database, Tx
 from core.db.sql import Params
 from core.domain import audit
+from core.domain.lookups import store_by_code
 from core.domain.ops import transact
 
 T = TypeVar("T")
@@ -103,7 +104,6 @@ def _audit_denied(db: Database, actor: Actor, exc: PermissionDenied, entity: str
 
 def visible_store(tx: Tx, actor: Actor, permission: str, code: str) -> dict[str, Any]:
     """The store ``code`` when ``actor`` may do ``permission`` there. Raises ``NotFound``, ``PermissionDenied``."""
-    from core.domain.catalog import store_by_code  # imported here: catalog's own reads go through this module
 
     store = store_by_code(tx, code)
     require(actor, permission, store["id"], store_label=store["code"], entity="store", entity_id=store["code"])
