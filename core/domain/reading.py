@@ -57,6 +57,7 @@ def read(
 ) -> T:
     """Run the read ``fn(tx)`` for ``actor`` and return its result. ``permission`` is checked first (``None``: open
     to every signed-in role); ``name`` is the read's name in logs and latency figures (default: ``permission``).
+    Every query of ``fn`` sees one snapshot (a transaction that writes nothing, so it never conflicts).
     Raises ``PermissionDenied`` (audited ``denied``), ``TooLarge`` (``TooLarge.READ``) and whatever ``fn`` raises;
     an unexpected error carries an ``error_id`` that is logged."""
     started = time.perf_counter()
@@ -64,7 +65,7 @@ def read(
     try:
         if permission is not None:
             require(actor or _NOBODY, permission, entity=entity, entity_id=extra["entity_id"])
-        with reading(), db.reader() as tx:
+        with reading(), db.transaction() as tx:  # one snapshot for every query of the read, on both engines
             return fn(tx)
     except PermissionDenied as exc:
         outcome, extra["detail"] = "denied", exc.message
