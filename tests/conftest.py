@@ -28,6 +28,15 @@ os.environ.setdefault("INVENTORY_STRICT_POOL", "1")  # a nested pooled connectio
 REAL_GENSALT = bcrypt.gensalt
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """The ini's ``--numprocesses=auto --dist=...`` (pytest-xdist) stay valid under ``-p no:xdist``: accepted and
+    ignored, the run stays in one process as with ``-n 0``."""
+    if not pluginmanager.has_plugin("xdist"):
+        group = parser.getgroup("xdist-absent", "pytest-xdist is disabled: these options are accepted and ignored")
+        group.addoption("--numprocesses", dest="numprocesses", default=None, metavar="N")
+        group.addoption("--dist", dest="dist", default="no", metavar="MODE")
+
+
 @pytest.fixture(autouse=True)
 def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     """bcrypt at cost 4 instead of 12 while testing (the same algorithm; ~0.5 s -> 2 ms a hash).
