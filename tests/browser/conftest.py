@@ -77,6 +77,7 @@ CHROMIUM_ARGS = [
 ]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 START_TIMEOUT = 60.0
+PORT_ATTEMPTS = 3
 DEFAULT_TIMEOUT_MS = 30_000
 
 __all__ = [
@@ -181,10 +182,22 @@ def start_server(
             seed(db)
     finally:
         db.close()
-    port = free_port()
-    log_path = directory / "server.log"
-    log_file = log_path.open("wb")
     child_env = {**os.environ, "INVENTORY_DB": target, "INVENTORY_LOG_LEVEL": "INFO", **(env or {})}
+    # A free port can be taken by another process (another xdist worker's server) between our probe and
+    # streamlit's bind: streamlit then exits saying so, and another port is tried.
+    for attempt in range(PORT_ATTEMPTS):
+        server = _spawn(directory / "server.log", child_env, db_path, target)
+        if server is not None:
+            return server
+        if attempt == PORT_ATTEMPTS - 1:
+            pytest.fail(f"no free port for streamlit in {PORT_ATTEMPTS} tries", pytrace=False)
+    raise AssertionError("unreachable")
+
+
+def _spawn(log_path: Path, child_env: dict[str, str], db_path: Path | None, target: str) -> AppServer | None:
+    """Start ``streamlit run app.py`` on a free port and wait until healthy; ``None`` when the port was taken."""
+    port = free_port()
+    log_file = log_path.open("wb")
     command = [
         sys.executable,
         "-m",
@@ -211,6 +224,8 @@ def start_server(
     while time.perf_counter() < deadline:
         if process.poll() is not None:
             server.stop()
+            if f"Port {port} is not available" in server.log():
+                return None
             pytest.fail(f"streamlit exited with code {process.returncode}:\n{server.log()[-3000:]}", pytrace=False)
         if _healthy(server.url):
             server.started_seconds = time.perf_counter() - started
