@@ -122,9 +122,10 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
         server.stop()
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(scope="module", params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
-    """Each test that uses the database runs on both engines: ``[duckdb]`` and ``[postgres]``."""
+    """Each test that uses the database runs on both engines: ``[duckdb]`` and ``[postgres]``. Module scope (a
+    module's tests run engine by engine) so that a module's ``shared_shop`` is built once per engine."""
     return str(request.param)
 
 
@@ -195,3 +196,52 @@ def owner(shop: Database) -> Actor:
 @pytest.fixture
 def staff(shop: Database) -> Actor:
     return actor_for(shop, STAFF_EMAIL)
+
+
+# ---- a read-only shop shared by a module's tests ----------------------------------------------------------------
+# Seeding a shop costs more than most read tests. A module whose tests only read may share one shop per engine:
+# ``shared_shop`` is built once per module (and xdist worker) by the module's ``SHARED_SEED(db)`` if it has one,
+# else by ``seed_shop``. A test that writes to it (an audited refusal counts) fails in teardown: use ``shop``.
+
+FINGERPRINT = (
+    "SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM movements), (SELECT count(*) FROM operations),"
+    " (SELECT count(*) FROM products), (SELECT coalesce(sum(version), 0) FROM products),"
+    " (SELECT count(*) FROM stock), (SELECT coalesce(sum(quantity), 0) FROM stock), (SELECT count(*) FROM stores),"
+    " (SELECT count(*) FROM orders), (SELECT count(*) FROM users), (SELECT count(*) FROM imports)"
+)
+
+
+def fingerprint(db: Database) -> tuple[Any, ...]:
+    """Row counts and sums that any write through core changes (an audit row at least)."""
+    with db.reader() as tx:
+        return tuple(tx.one(FINGERPRINT) or ())
+
+
+@pytest.fixture(scope="module")
+def shared_db(
+    engine: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """One database per module and engine, seeded once by the module's ``SHARED_SEED`` (default ``seed_shop``)."""
+    url = None
+    if engine == "duckdb":
+        target = str(tmp_path_factory.mktemp("shared") / "inventory.duckdb")
+    else:
+        server: PgServer = request.getfixturevalue("pg_server")
+        target = url = server.new_database(TEMPLATE)
+    database = open_db(target)
+    try:
+        getattr(request.module, "SHARED_SEED", seed_shop)(database)
+        yield database
+    finally:
+        database.close()
+        if url:
+            server.drop_database(url)
+
+
+@pytest.fixture
+def shared_shop(shared_db: Database) -> Iterator[Database]:
+    """The module's read-only seeded shop (see above); the test fails if it wrote to it."""
+    before = fingerprint(shared_db)
+    yield shared_db
+    after = fingerprint(shared_db)
+    assert after == before, "this test wrote to the module's read-only shared_shop: give it its own `shop`"
