@@ -53,3 +53,15 @@ def test_suite__runs_without_xdist():
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "1 passed" in done.stdout
+
+
+def test_auto_workers__one_a_core_at_most_eight_and_the_env_wins(monkeypatch):
+    from tests import conftest
+
+    monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
+    monkeypatch.setattr(conftest.os, "sched_getaffinity", lambda pid: set(range(2)))
+    assert conftest.pytest_xdist_auto_num_workers(None) == 2
+    monkeypatch.setattr(conftest.os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert conftest.pytest_xdist_auto_num_workers(None) == conftest.MAX_AUTO_WORKERS == 8
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
+    assert conftest.pytest_xdist_auto_num_workers(None) == 3
