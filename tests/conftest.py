@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 MAX_AUTO_WORKERS = 8  # each xdist worker starts its own PostgreSQL cluster (and, for browser tests, a Chromium)
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown under -p no:xdist
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``--numprocesses=auto``: one worker a usable core, at most ``MAX_AUTO_WORKERS`` (env
     ``PYTEST_XDIST_AUTO_NUM_WORKERS`` or an explicit ``-n N`` overrides it)."""
@@ -141,11 +143,23 @@ def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def duckdb_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated DuckDB file made once per run (per xdist worker): each test's database is a copy of it, as on
+    PostgreSQL (migrating costs more than copying)."""
+    path = tmp_path_factory.mktemp("template") / "inventory.duckdb"
+    open_db(str(path)).close()
+    return path
+
+
 @pytest.fixture
 def db_target(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """What ``INVENTORY_DB`` would say for this test's fresh database: a DuckDB file, or a PostgreSQL URL."""
+    """What ``INVENTORY_DB`` would say for this test's fresh database: a DuckDB file, or a PostgreSQL URL; either
+    is a copy of a migrated template."""
     if engine == "duckdb":
-        yield str(tmp_path / "inventory.duckdb")
+        path = tmp_path / "inventory.duckdb"
+        shutil.copyfile(request.getfixturevalue("duckdb_template"), path)
+        yield str(path)
         return
     server: PgServer = request.getfixturevalue("pg_server")
     url = server.new_database(TEMPLATE)
