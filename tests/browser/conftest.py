@@ -24,8 +24,8 @@ Fixtures
     Chromium from ``/usr/bin/chromium`` launched with the flags of STACK_NOTES. Without Chromium or Playwright
     the browser tests are skipped with the reason shown; with env ``CI=true`` they fail instead.
 ``page``
-    A fresh browser context (own cookies) and page per test, default timeout 30 s. For a second user at the
-    same time open another context: ``browser.new_context().new_page()``.
+    A fresh browser context (own cookies) and page per test, default timeout 60 s (``expect`` retries as long).
+    For a second user at the same time open another context: ``browser.new_context().new_page()``.
 
 Helpers
 -------
@@ -78,7 +78,9 @@ CHROMIUM_ARGS = [
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 START_TIMEOUT = 60.0
 PORT_ATTEMPTS = 3
-DEFAULT_TIMEOUT_MS = 30_000
+# Generous bounds, not pauses: a wait returns as soon as its condition holds. Under `-n auto` another worker's
+# tests share the cores, and a Streamlit rerun on a busy 2-core machine can take well over Playwright's defaults.
+DEFAULT_TIMEOUT_MS = 60_000
 
 __all__ = [
     "IDLE",
@@ -271,6 +273,9 @@ def browser() -> Iterator[Any]:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("the playwright package is not installed (pip install -r requirements-dev.txt)")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)  # `expect` retries for 5 s by default: as long as any wait
     with sync_playwright() as p:
         try:
             launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
