@@ -281,6 +281,15 @@ def browser() -> Iterator[Any]:
             launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         except Exception as exc:
             _unavailable(f"Chromium did not start: {exc}")
+        plain_context = launched.new_context
+
+        def patient_context(*args: Any, **kwargs: Any) -> Any:
+            """Every context a test opens waits ``DEFAULT_TIMEOUT_MS`` (Playwright's own default is 30 s)."""
+            context = plain_context(*args, **kwargs)
+            context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+            return context
+
+        launched.new_context = patient_context
         yield launched
         launched.close()
 
