@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,28 @@ PASSWORD = "correct horse 42"
 os.environ.setdefault("INVENTORY_LOG_LEVEL", "ERROR")
 os.environ.setdefault("INVENTORY_STRICT_POOL", "1")  # a nested pooled connection (a latent pool deadlock) raises
 REAL_GENSALT = bcrypt.gensalt
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """The ini's ``--numprocesses=auto --dist=...`` (pytest-xdist) stay valid under ``-p no:xdist``: accepted and
+    ignored, the run stays in one process as with ``-n 0``."""
+    if not pluginmanager.has_plugin("xdist"):
+        group = parser.getgroup("xdist-absent", "pytest-xdist is disabled: these options are accepted and ignored")
+        group.addoption("--numprocesses", dest="numprocesses", default=None, metavar="N")
+        group.addoption("--dist", dest="dist", default="no", metavar="MODE")
+
+
+MAX_AUTO_WORKERS = 8  # each xdist worker starts its own PostgreSQL cluster (and, for browser tests, a Chromium)
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown under -p no:xdist
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``--numprocesses=auto``: one worker a usable core, at most ``MAX_AUTO_WORKERS`` (env
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` or an explicit ``-n N`` overrides it)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_AUTO_WORKERS))
 
 
 @pytest.fixture(autouse=True)
@@ -114,17 +137,30 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
         server.stop()
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(scope="module", params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
-    """Each test that uses the database runs on both engines: ``[duckdb]`` and ``[postgres]``."""
+    """Each test that uses the database runs on both engines: ``[duckdb]`` and ``[postgres]``. Module scope (a
+    module's tests run engine by engine) so that a module's ``shared_shop`` is built once per engine."""
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def duckdb_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated DuckDB file made once per run (per xdist worker): each test's database is a copy of it, as on
+    PostgreSQL (migrating costs more than copying)."""
+    path = tmp_path_factory.mktemp("template") / "inventory.duckdb"
+    open_db(str(path)).close()
+    return path
 
 
 @pytest.fixture
 def db_target(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """What ``INVENTORY_DB`` would say for this test's fresh database: a DuckDB file, or a PostgreSQL URL."""
+    """What ``INVENTORY_DB`` would say for this test's fresh database: a DuckDB file, or a PostgreSQL URL; either
+    is a copy of a migrated template."""
     if engine == "duckdb":
-        yield str(tmp_path / "inventory.duckdb")
+        path = tmp_path / "inventory.duckdb"
+        shutil.copyfile(request.getfixturevalue("duckdb_template"), path)
+        yield str(path)
         return
     server: PgServer = request.getfixturevalue("pg_server")
     url = server.new_database(TEMPLATE)
@@ -187,3 +223,52 @@ def owner(shop: Database) -> Actor:
 @pytest.fixture
 def staff(shop: Database) -> Actor:
     return actor_for(shop, STAFF_EMAIL)
+
+
+# ---- a read-only shop shared by a module's tests ----------------------------------------------------------------
+# Seeding a shop costs more than most read tests. A module whose tests only read may share one shop per engine:
+# ``shared_shop`` is built once per module (and xdist worker) by the module's ``SHARED_SEED(db)`` if it has one,
+# else by ``seed_shop``. A test that writes to it (an audited refusal counts) fails in teardown: use ``shop``.
+
+FINGERPRINT = (
+    "SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM movements), (SELECT count(*) FROM operations),"
+    " (SELECT count(*) FROM products), (SELECT coalesce(sum(version), 0) FROM products),"
+    " (SELECT count(*) FROM stock), (SELECT coalesce(sum(quantity), 0) FROM stock), (SELECT count(*) FROM stores),"
+    " (SELECT count(*) FROM orders), (SELECT count(*) FROM users), (SELECT count(*) FROM imports)"
+)
+
+
+def fingerprint(db: Database) -> tuple[Any, ...]:
+    """Row counts and sums that any write through core changes (an audit row at least)."""
+    with db.reader() as tx:
+        return tuple(tx.one(FINGERPRINT) or ())
+
+
+@pytest.fixture(scope="module")
+def shared_db(
+    engine: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """One database per module and engine, seeded once by the module's ``SHARED_SEED`` (default ``seed_shop``)."""
+    url = None
+    if engine == "duckdb":
+        target = str(tmp_path_factory.mktemp("shared") / "inventory.duckdb")
+    else:
+        server: PgServer = request.getfixturevalue("pg_server")
+        target = url = server.new_database(TEMPLATE)
+    database = open_db(target)
+    try:
+        getattr(request.module, "SHARED_SEED", seed_shop)(database)
+        yield database
+    finally:
+        database.close()
+        if url:
+            server.drop_database(url)
+
+
+@pytest.fixture
+def shared_shop(shared_db: Database) -> Iterator[Database]:
+    """The module's read-only seeded shop (see above); the test fails if it wrote to it."""
+    before = fingerprint(shared_db)
+    yield shared_db
+    after = fingerprint(shared_db)
+    assert after == before, "this test wrote to the module's read-only shared_shop: give it its own `shop`"

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 SUPERUSER = "inventory"
+PORT_ATTEMPTS = 3
 
 
 def find_bin_dir() -> Path | None:
@@ -108,17 +109,23 @@ def start(directory: Path | None = None) -> PgServer:
     )
     if init.returncode != 0:
         raise RuntimeError(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
-    port = _free_port()
-    server = PgServer(base, port, bin_dir, as_user, _owned_dir=owned)
-    options = (
-        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-        " -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB"
-    )
-    started = server._ctl("-o", options, "-l", str(base / "server.log"), "-w", "-t", "60", "start")
-    if started.returncode != 0:
-        log = (base / "server.log").read_text(errors="replace") if (base / "server.log").exists() else ""
-        raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()} {log[-2000:]}")
-    return server
+    # A free port can be taken by another process (another xdist worker's cluster or app server) between our
+    # probe and the server's bind: then the start fails with "could not bind", and another port is tried.
+    for attempt in range(PORT_ATTEMPTS):
+        server = PgServer(base, _free_port(), bin_dir, as_user, _owned_dir=owned)
+        options = (
+            f"-p {server.port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+            " -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB"
+        )
+        log_path = base / "server.log"
+        log_path.unlink(missing_ok=True)
+        started = server._ctl("-o", options, "-l", str(log_path), "-w", "-t", "60", "start")
+        if started.returncode == 0:
+            return server
+        log = log_path.read_text(errors="replace") if log_path.exists() else ""
+        if "could not bind" not in log or attempt == PORT_ATTEMPTS - 1:
+            raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()} {log[-2000:]}")
+    raise AssertionError("unreachable")
 
 
 def with_password(url: str, password: str) -> str:

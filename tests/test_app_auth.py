@@ -16,6 +16,8 @@ from core.domain import signin, users
 from tests.conftest import OWNER_EMAIL, PASSWORD, STAFF_EMAIL
 from tests.test_app_support import app_test, fast_hashing, sign_in_as  # noqa: F401  (autouse fixture)
 
+pytestmark = pytest.mark.slow  # each test drives the whole app in AppTest: about 1.5 s of CPU
+
 OWNER_PAGES = {"Admin", "Audit log", "System"}
 
 

@@ -63,8 +63,9 @@ def shop_cli(cli, db_path):
 
 
 def _subprocess(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "INVENTORY_LOG_LEVEL": "ERROR", **(env or {})}
-    full_env.pop("INVENTORY_DB", None)
+    # never the test process's database; ``env`` may name one (else the CLI's default, data/inventory.duckdb)
+    full_env = {**{k: v for k, v in os.environ.items() if k != "INVENTORY_DB"}, "INVENTORY_LOG_LEVEL": "ERROR"}
+    full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "core", *args],
         cwd=ROOT,

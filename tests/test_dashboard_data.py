@@ -36,7 +36,8 @@ SALES = [("S1", "RICE-5KG", 2, 1), ("S1", "RICE-5KG", 4, 5), ("S1", "MILK-1L", 1
 
 # ---- a quick shop: conftest's ``shop`` without user accounts (bcrypt hashing dominated every setup) -------------
 # The report functions read only the actor's role and stores, so the actors are built by hand. The page and
-# report test files import these three fixtures.
+# report test files import these three fixtures. Tests that only read share one ``history`` per module and engine
+# (conftest's ``shared_shop``); a test that writes builds its own with ``add_history(shop)``.
 
 
 @pytest.fixture
@@ -46,13 +47,15 @@ def shop(db: Database) -> Database:
 
 
 @pytest.fixture
-def owner(shop: Database) -> Actor:
+def owner() -> Actor:
     return Actor(email="owner@shop.test", role="owner", name="Olivia Owner")
 
 
 @pytest.fixture
-def staff(shop: Database) -> Actor:
-    s1 = next(s["id"] for s in list_stores(shop) if s["code"] == "S1")
+def staff(request: pytest.FixtureRequest) -> Actor:
+    """Staff of S1, looked up in the test's database: the shared shop when the test reads it, else ``shop``."""
+    db = request.getfixturevalue("shared_shop" if "shared_shop" in request.fixturenames else "shop")
+    s1 = next(s["id"] for s in list_stores(db) if s["code"] == "S1")
     return Actor(email="staff@shop.test", role="staff", store_ids=frozenset({s1}), name="Sam Staff")
 
 
@@ -62,8 +65,8 @@ def _backdate_last_movement(db: Database, days_ago: int) -> None:
         tx.execute("UPDATE movements SET created_at = $1 WHERE id = (SELECT max(id) FROM movements)", [when])
 
 
-@pytest.fixture
-def history(shop: Database) -> Database:
+def add_history(shop: Database) -> Database:
+    """The shop plus DAL-1KG, more stock-in and the backdated ``SALES``."""
     create_product(shop, SYSTEM, "DAL-1KG", "Toor Dal 1 kg", "Staples", "120.00", 5)
     stock_in(shop, SYSTEM, "S1", "DAL-1KG", 10)
     for store, sku, qty in STOCK_IN[4:]:
@@ -72,6 +75,16 @@ def history(shop: Database) -> Database:
         record_sale(shop, SYSTEM, store, [(sku, qty)])
         _backdate_last_movement(shop, ago)
     return shop
+
+
+def SHARED_SEED(db: Database) -> None:  # conftest's shared_db seeds this module's shared_shop with it
+    add_history(seed_shop(db, users=False))
+
+
+@pytest.fixture
+def history(shared_shop: Database) -> Database:
+    """The shop with its history, shared read-only by the module's tests."""
+    return shared_shop
 
 
 # ---- the independent computation ---------------------------------------------------------------------------------
@@ -214,7 +227,8 @@ def test_dashboard__longer_cover_suggests_more(history, owner):
     assert milk["suggested_reorder"] == math.ceil(15 / 7 * 30) - 18
 
 
-def test_dashboard__revenue_uses_current_catalog_price(history, owner):
+def test_dashboard__revenue_uses_current_catalog_price(shop, owner):
+    history = add_history(shop)
     before = dashboard(history, owner, days=7)["sales"]["revenue"]
     update_product(history, SYSTEM, "MILK-1L", 1, unit_price="60.00")
     after = dashboard(history, owner, days=7)["sales"]["revenue"]
@@ -238,7 +252,8 @@ def test_dashboard__staff_sees_only_their_stores(history, staff):
     assert data["kpis"]["total_units"] == sum(on_hand({"S1"}).values())
 
 
-def test_dashboard__staff_asking_for_another_store_is_refused_and_audited(history, staff):
+def test_dashboard__staff_asking_for_another_store_is_refused_and_audited(shop, staff):
+    history = add_history(shop)
     with pytest.raises(PermissionDenied, match="not assigned to store S2"):
         dashboard(history, staff, "S2")
     with history.reader() as tx:
@@ -246,7 +261,8 @@ def test_dashboard__staff_asking_for_another_store_is_refused_and_audited(histor
     assert row == (staff.email, "denied")
 
 
-def test_dashboard__inactive_products_leave_stock_value_and_low_stock(history, owner):
+def test_dashboard__inactive_products_leave_stock_value_and_low_stock(shop, owner):
+    history = add_history(shop)
     deactivate_product(history, SYSTEM, "SOAP-100")
     data = dashboard(history, owner, days=7)
     assert "Personal care" not in {r["category"] for r in data["by_category"]}

@@ -80,6 +80,7 @@ def test_same_id_for_another_action__is_refused(shop):
     assert written(shop) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sale", "set_count", "stock_in"])
 def test_two_threads_submitting_the_same_id_at_once__apply_it_once(db, kind):
     add_store(db, SYSTEM, "S1", "One")

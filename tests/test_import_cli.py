@@ -84,6 +84,7 @@ def test_import_as_unknown_user_json_is_a_refusal(target: str, capsys: pytest.Ca
     assert code == 1 and json.loads(out)["errors"][0]["line"] is None
 
 
+@pytest.mark.slow
 def test_export_then_import_round_trip(target: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for what, fmt in (("products", "xlsx"), ("stock", "csv")):
         out_file = tmp_path / f"{what}.{fmt}"

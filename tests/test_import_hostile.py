@@ -37,6 +37,7 @@ def denied_rows(db: Database) -> list[dict]:
 # ---- item 3: one SKU on 20,000 lines ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sku_on_20000_lines__messages_and_report_stay_small(shop: Database) -> None:
     data = b"sku,quantity\n" + b"DUP-1,1\n" * DUPLICATES + b"MILK-1L,90\n"
     report = imp(shop, data, store="S1")
@@ -95,6 +96,7 @@ def test_a_file_with_few_problems_lists_them_all(shop: Database) -> None:
 # ---- item 4: one denied audit row per refused import -----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dry_run", [True, False])
 def test_staff_file_with_thousands_of_new_skus__one_denied_row(shop: Database, dry_run: bool) -> None:
     staff = staff_actor(shop, "S1")

@@ -55,6 +55,7 @@ def problem(data: bytes) -> str:
 # ---- item 1: a sheet's extent; the parser in a bounded child -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_xlsx_cells_at_a1_and_xfd1048576__refused_with_a_sentence(shop: Database) -> None:
     data = make.far_cell_xlsx()
     assert len(data) < 8000
@@ -64,6 +65,7 @@ def test_xlsx_cells_at_a1_and_xfd1048576__refused_with_a_sentence(shop: Database
     )  # app alive
 
 
+@pytest.mark.slow
 def test_cli_far_cell_xlsx__exit_2_a_sentence_and_no_backtrace(tmp_path: Path) -> None:
     target = str(tmp_path / "cli.duckdb")
     db = open_db(target)
@@ -83,6 +85,7 @@ def test_cli_far_cell_xlsx__exit_2_a_sentence_and_no_backtrace(tmp_path: Path) -
     assert "panicked" not in done.stderr and "Traceback" not in done.stderr and "backtrace" not in done.stderr
 
 
+@pytest.mark.slow
 def test_parser_abort_in_the_child__is_a_sentence(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the extent bounds lifted, the real parser meets the far cell and dies in the child, not here."""
     monkeypatch.setenv("INVENTORY_IMPORT_MAX_CELLS", "100000000000000")
@@ -106,6 +109,7 @@ def test_worker_timeout__is_a_sentence(shop: Database, monkeypatch: pytest.Monke
     refused(shop, make.xlsx(make.COUNT_ROWS), "took longer than 1 seconds")
 
 
+@pytest.mark.slow
 def test_worker_memory_limit__is_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 2,200 x 2,200 extent (within the cell bound) needs about 200 MB to parse; a small file needs 20."""
     monkeypatch.setenv("INVENTORY_IMPORT_WORKER_MEMORY_MB", "120")
@@ -155,6 +159,7 @@ def test_zip_header_understating_the_size__refused() -> None:
 # ---- item 5: a workbook row limit, decided by the streamed pre-scan -----------------------------------------------
 
 
+@pytest.mark.slow
 def test_workbook_over_the_row_limit__refused_with_save_as_csv(shop: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INVENTORY_IMPORT_MAX_WORKBOOK_ROWS", "50")
     rows = [["sku", "quantity"]] + [[f"R{i}", i] for i in range(60)]

@@ -61,6 +61,7 @@ def test_a_real_fraction_is_still_refused(shop: Database) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_float_noise_in_counts_and_prices_from_an_xlsx(shop: Database) -> None:
     rows: list[list[object]] = [
         ["sku", "quantity", "unit_price"],

@@ -16,6 +16,8 @@ from core.domain.catalog import update_product
 from tests.conftest import metrics, run_page
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
+pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
+
 PAGE = "audit.py"
 
 

@@ -19,6 +19,8 @@ from core.domain.users import add_user
 from tests.conftest import metrics, run_page
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
+pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PAGE = "dashboard.py"

@@ -16,6 +16,8 @@ from core.domain.catalog import get_product
 from core.domain.stock import get_stock
 from tests.test_import_reading import seed
 
+pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "import_export.py")
 OWNER = Actor(email="owner@shop.test", role="owner", name="Olivia Owner")

@@ -14,6 +14,8 @@ from core.domain.catalog import get_product, update_product
 from core.domain.stock import get_stock, record_sale, set_count
 from tests.conftest import ROOT, page_opener
 
+pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
+
 PAGE = "inventory.py"
 
 

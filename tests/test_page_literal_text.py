@@ -28,6 +28,8 @@ from core.domain.users import add_user
 from pages.ui import chart_text, md
 from tests.conftest import PASSWORD, run_page
 
+pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
+
 SKU = "![i](http://x.test/i.png)"
 NAME = "**b** [l](http://x.test) <img src=x>"
 CATEGORY = "`c` $x$ :red[x] <b>k</b>"

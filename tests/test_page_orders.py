@@ -14,6 +14,8 @@ from core.domain.orders import cancel_order, create_order, order_lines
 from core.domain.stock import get_stock
 from tests.conftest import page_opener
 
+pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
+
 PAGE = "orders.py"
 
 

@@ -17,6 +17,8 @@ from core.domain.stock import record_removal, record_sale, stock_in
 from tests.conftest import metrics, run_page
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
 
+pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
+
 PAGE = "reports.py"
 
 

@@ -14,6 +14,8 @@ from core.domain.stock import get_stock
 from core.domain.users import add_user
 from tests.conftest import page_opener
 
+pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
+
 PAGE = "stock.py"
 
 

@@ -8,10 +8,14 @@ from __future__ import annotations
 import errno
 import os
 
+import pytest
+
 from pages import ui
 from tests.conftest import run_page
 from tests.test_backup import _read_only_folder
 from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
+
+pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
 
 
 def _back_up(owner):

@@ -24,8 +24,8 @@ Fixtures
     Chromium from ``/usr/bin/chromium`` launched with the flags of STACK_NOTES. Without Chromium or Playwright
     the browser tests are skipped with the reason shown; with env ``CI=true`` they fail instead.
 ``page``
-    A fresh browser context (own cookies) and page per test, default timeout 30 s. For a second user at the
-    same time open another context: ``browser.new_context().new_page()``.
+    A fresh browser context (own cookies) and page per test, default timeout 60 s (``expect`` retries as long).
+    For a second user at the same time open another context: ``browser.new_context().new_page()``.
 
 Helpers
 -------
@@ -77,7 +77,10 @@ CHROMIUM_ARGS = [
 ]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 START_TIMEOUT = 60.0
-DEFAULT_TIMEOUT_MS = 30_000
+PORT_ATTEMPTS = 3
+# Generous bounds, not pauses: a wait returns as soon as its condition holds. Under `-n auto` another worker's
+# tests share the cores, and a Streamlit rerun on a busy 2-core machine can take well over Playwright's defaults.
+DEFAULT_TIMEOUT_MS = 60_000
 
 __all__ = [
     "IDLE",
@@ -181,10 +184,22 @@ def start_server(
             seed(db)
     finally:
         db.close()
-    port = free_port()
-    log_path = directory / "server.log"
-    log_file = log_path.open("wb")
     child_env = {**os.environ, "INVENTORY_DB": target, "INVENTORY_LOG_LEVEL": "INFO", **(env or {})}
+    # A free port can be taken by another process (another xdist worker's server) between our probe and
+    # streamlit's bind: streamlit then exits saying so, and another port is tried.
+    for attempt in range(PORT_ATTEMPTS):
+        server = _spawn(directory / "server.log", child_env, db_path, target)
+        if server is not None:
+            return server
+        if attempt == PORT_ATTEMPTS - 1:
+            pytest.fail(f"no free port for streamlit in {PORT_ATTEMPTS} tries", pytrace=False)
+    raise AssertionError("unreachable")
+
+
+def _spawn(log_path: Path, child_env: dict[str, str], db_path: Path | None, target: str) -> AppServer | None:
+    """Start ``streamlit run app.py`` on a free port and wait until healthy; ``None`` when the port was taken."""
+    port = free_port()
+    log_file = log_path.open("wb")
     command = [
         sys.executable,
         "-m",
@@ -211,6 +226,8 @@ def start_server(
     while time.perf_counter() < deadline:
         if process.poll() is not None:
             server.stop()
+            if f"Port {port} is not available" in server.log():
+                return None
             pytest.fail(f"streamlit exited with code {process.returncode}:\n{server.log()[-3000:]}", pytrace=False)
         if _healthy(server.url):
             server.started_seconds = time.perf_counter() - started
@@ -256,11 +273,23 @@ def browser() -> Iterator[Any]:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("the playwright package is not installed (pip install -r requirements-dev.txt)")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)  # `expect` retries for 5 s by default: as long as any wait
     with sync_playwright() as p:
         try:
             launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         except Exception as exc:
             _unavailable(f"Chromium did not start: {exc}")
+        plain_context = launched.new_context
+
+        def patient_context(*args: Any, **kwargs: Any) -> Any:
+            """Every context a test opens waits ``DEFAULT_TIMEOUT_MS`` (Playwright's own default is 30 s)."""
+            context = plain_context(*args, **kwargs)
+            context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+            return context
+
+        launched.new_context = patient_context
         yield launched
         launched.close()
 

@@ -49,7 +49,7 @@ def test_dashboard_draws_tiles_and_charts(app_server_factory: Any, page: Any, br
 
     # staff, in a second browser context at the same time: their store only
     staff_page = browser.new_context().new_page()
-    staff_page.set_default_timeout(20_000)
+    staff_page.set_default_timeout(60_000)
     try:
         staff_page.goto(server.url)
         wait_idle(staff_page)

@@ -196,7 +196,7 @@ def test_two_browsers_editing_one_product_end_in_the_conflict_dialog(
     app_server: AppServer, page: Any, browser: Any
 ) -> None:
     other = browser.new_context().new_page()
-    other.set_default_timeout(20_000)
+    other.set_default_timeout(60_000)
     try:
         grid_a = inventory(page, app_server, OWNER_EMAIL)
         grid_b = inventory(other, app_server, STAFF_EMAIL)

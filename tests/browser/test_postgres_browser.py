@@ -65,7 +65,7 @@ def two_servers(app_server_factory: Callable[..., AppServer], shared_db: str) ->
 def second_page(browser: Any) -> Iterator[Any]:
     """A page in a context of its own (own cookies) for the user on the second server."""
     context = browser.new_context()
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(60_000)
     yield context.new_page()
     context.close()
 
