@@ -278,11 +278,12 @@ def test_rows_go_one_way__loaded_once_and_only_what_the_report_needs_is_read_bac
     bounded by the problems, not by the file: the valid rows of a file with an error are applied from the staging
     table (no second load of the bad lines), and neither that import nor a re-import reads every row back."""
     from core.db import Tx
+    from core.db.duck import DuckTx
     from core.db.postgres import PgTx
 
     loaded: list[int] = []
     read: list[int] = []
-    for cls in (Tx, PgTx):
+    for cls in (DuckTx, PgTx):
         load, frame = cls.load_frame, cls.frame
         monkeypatch.setattr(
             cls, "load_frame", lambda tx, table, f, _load=load: loaded.append(len(f)) or _load(tx, table, f)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,12 +30,22 @@ import pyarrow as pa
 from core.base.errors import ValidationError
 from core.sheets.clean import LABELS, PRODUCT_FIELDS, CleanRows, Mapping, ProblemList, empty_problems
 
-if TYPE_CHECKING:
-    from core.sheets.stage import Evaluation
-
 FATES = ("create", "update", "unchanged", "error")
 MAX_REPORTED_PROBLEMS = 2_000
 MAX_REPORTED_ENV = "INVENTORY_IMPORT_MAX_REPORTED_PROBLEMS"
+
+
+@dataclass
+class Evaluation:
+    """What the database says of an import's rows: each row's fate (``FATES`` index, problems aside) and store
+    code, the rows with a problem (as ``import_problems``: a flag per kind of ``KINDS``), how many rows have a new
+    SKU with a zero-padded twin (for the owner), and the default store."""
+
+    fates: np.ndarray
+    store_codes: pd.Series
+    problems: pd.DataFrame
+    lookalikes: int
+    default_store: dict[str, Any] | None
 
 
 def max_reported_problems() -> int:

@@ -24,7 +24,6 @@ and a rollback.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,7 @@ from core.db import Tx
 from core.db.sql import Params
 from core.sheets import cells
 from core.sheets.clean import PRODUCT_FIELDS, CleanRows
-from core.sheets.report import KINDS, ImportFileError
+from core.sheets.report import KINDS, Evaluation, ImportFileError
 
 Progress = Callable[[float, str], None]
 VENDOR_IDS = "(SELECT lower(name) AS lname, min(id) AS id FROM vendors GROUP BY lower(name))"
@@ -99,19 +98,6 @@ TABLES = {  # each staging table's columns
     "import_problems": "line INTEGER, sku VARCHAR, store_text VARCHAR, store_code VARCHAR, twin VARCHAR,"
     f" quantity INTEGER, is_new BOOLEAN, {CHANGES}, " + ", ".join(f"{kind} BOOLEAN" for kind in KINDS),
 }
-
-
-@dataclass
-class Evaluation:
-    """What the database says of an import's rows: each row's fate (``FATES`` index, problems aside) and store
-    code, the rows with a problem (as ``import_problems``: a flag per kind of ``KINDS``), how many rows have a new
-    SKU with a zero-padded twin (for the owner), and the default store."""
-
-    fates: np.ndarray
-    store_codes: pd.Series
-    problems: pd.DataFrame
-    lookalikes: int
-    default_store: dict[str, Any] | None
 
 
 class Staging:
