@@ -212,7 +212,8 @@ def _failed(
 def _audit_after(
     db: Database, actor: Actor, action: str, entity: str, entity_id: Any, attempted: Any, outcome: str, detail: str
 ) -> None:
-    """Audit a failed operation after its own transaction was rolled back. Never hides the original error."""
+    """Audit a failed operation or a refused read in a transaction of its own (the work's transaction, if any, was
+    rolled back). Never hides the original error: a row that cannot be written is logged instead."""
 
     def row(tx: Tx) -> None:
         audit.write(

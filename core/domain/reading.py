@@ -27,9 +27,8 @@ from core.base.errors import InventoryError, PermissionDenied, reading
 from core.base.permissions import Actor, require, store_scope
 from core.db import Database, Tx
 from core.db.sql import Params
-from core.domain import audit
 from core.domain.lookups import store_by_code
-from core.domain.ops import transact
+from core.domain.ops import _audit_after  # the runner's own refusal row, shared by the read chokepoint
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,7 +68,8 @@ def read(
             return fn(tx)
     except PermissionDenied as exc:
         outcome, extra["detail"] = "denied", exc.message
-        _audit_denied(db, actor or _NOBODY, exc, entity, extra["entity_id"])
+        eid = exc.entity_id or extra["entity_id"]
+        _audit_after(db, actor or _NOBODY, exc.action, exc.entity or entity, eid, None, "denied", exc.message)
         raise
     except InventoryError as exc:
         outcome, extra["detail"] = exc.outcome, exc.message
@@ -84,28 +84,8 @@ def read(
         observe.record(who, name or permission or "read", entity, outcome, time.perf_counter() - started, **extra)
 
 
-def _audit_denied(db: Database, actor: Actor, exc: PermissionDenied, entity: str, entity_id: str | None) -> None:
-    """The ``denied`` row, in a transaction of its own. Never hides the refusal itself."""
-    try:
-        transact(
-            db,
-            lambda tx: audit.write(
-                tx,
-                actor=actor.email,
-                action=exc.action,
-                entity=exc.entity or entity,
-                entity_id=exc.entity_id or entity_id,
-                outcome="denied",
-                detail=exc.message,
-            ),
-        )
-    except Exception:  # pragma: no cover - the refusal matters more than its audit row (a full disk, say)
-        observe.logger.warning("could not write the audit row of a refused read", extra={"action": exc.action})
-
-
 def visible_store(tx: Tx, actor: Actor, permission: str, code: str) -> dict[str, Any]:
     """The store ``code`` when ``actor`` may do ``permission`` there. Raises ``NotFound``, ``PermissionDenied``."""
-
     store = store_by_code(tx, code)
     require(actor, permission, store["id"], store_label=store["code"], entity="store", entity_id=store["code"])
     return store

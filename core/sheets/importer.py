@@ -40,7 +40,7 @@ from core.base.permissions import Actor
 from core.db import Database, Tx
 from core.db.sql import Params
 from core.domain import audit
-from core.domain.ops import run, transact
+from core.domain.ops import _audit_after, run, transact
 from core.domain.reading import public_read, read
 from core.sheets.clean import Mapping, clean_rows, is_sku_header, map_headers
 from core.sheets.read import FileProblem, Sheet, read_sheet
@@ -165,9 +165,7 @@ def _dry_run(db: Database, staging: Staging, report: ImportReport, mapping: Mapp
         attempted = exc.attempted if isinstance(exc.attempted, dict) else {"attempted": exc.attempted}
         after = {**attempted, "dry_run": True}
         entity = exc.entity or "import"
-        row = {"actor": actor.email, "action": exc.action, "entity": entity, "entity_id": exc.entity_id}
-        row |= {"after": after, "outcome": "denied", "detail": exc.message}
-        transact(db, lambda tx: audit.write(tx, **row))
+        _audit_after(db, actor, exc.action, entity, exc.entity_id, after, "denied", exc.message)
         observe.record(actor.email, exc.action, entity, "denied", time.perf_counter() - started, detail=exc.message)
         raise
     if denied is not None and len(denied):
