@@ -258,13 +258,19 @@ def page_header(title: str, permission: str | None = None) -> Actor:
 def store_selector(actor: Actor, *, key: str, label: str = "Store", include_all: bool = False) -> str | None:
     """A selectbox of the store codes ``actor`` may use; returns the chosen code, or ``None`` for "All stores".
     Stops the page with a notice when the actor has no store at all."""
-    codes = [s["code"] for s in list_stores(get_db(), actor)]
-    if not codes:
+    labels = store_labels(actor)
+    if not labels:
         st.info("No store is available to you yet. Ask the owner to add a store or assign you to one.")
         st.stop()
-    options = ([ALL_STORES] if include_all else []) + codes
-    choice = st.selectbox(label, options, key=key)
+    options = ([ALL_STORES] if include_all else []) + list(labels)
+    choice = st.selectbox(label, options, key=key, format_func=lambda code: labels.get(code, code))
     return None if choice == ALL_STORES else choice
+
+
+def store_labels(actor: Actor) -> dict[str, str]:
+    """The stores ``actor`` may use, code -> "CODE - Name" (what every store selector shows; pass it as
+    ``format_func=lambda code: labels.get(code, code)`` so the widget's value stays the code)."""
+    return {s["code"]: f"{s['code']} - {s['name']}" for s in list_stores(get_db(), actor)}
 
 
 def op_id(form_key: str) -> str:

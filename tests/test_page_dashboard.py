@@ -78,7 +78,7 @@ def test_dashboard_page__period_and_cover_change_the_figures(sold, owner, app_db
 def test_dashboard_page__staff_sees_only_their_stores(sold, staff, app_db):
     at = open_page(staff)
     assert not at.exception
-    assert at.selectbox(key="dash_store").options == ["All stores", "S1"]
+    assert at.selectbox(key="dash_store").options == ["All stores", "S1 - Main Street"]
     m = metrics(at)
     assert m["Units on hand"] == f"{138 - 12:,}" and m["Units sold, last 30 days"] == "12"
 

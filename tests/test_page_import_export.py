@@ -63,7 +63,7 @@ def test_upload_preview_commit(shop: Database) -> None:
     at = upload(at, "counts.csv", data)
     assert not at.exception
     # several stores and no store column: the page asks which store the counts are for
-    assert at.selectbox(key="import_store").options == ["S1", "S2"]
+    assert at.selectbox(key="import_store").options == ["S1 - Main Street", "S2 - Market Road"]
     assert metrics(at) == {"Rows": "3", "New": "1", "Updated": "1", "Unchanged": "1", "With errors": "0"}
     preview = at.dataframe[0].value
     assert preview["Fate"].tolist() == ["Update", "New", "Unchanged"]
@@ -118,7 +118,7 @@ def test_staff_counts_own_store_and_catalog_changes_are_row_errors(shop: Databas
     assert str(get_product(shop, "RICE-5KG")["unit_price"]) == "450.00"
     radio = at.radio(key="export_what")
     assert radio.options == ["Stock"]  # staff export counts only
-    assert at.selectbox(key="export_store").options == ["All stores", "S1"]
+    assert at.selectbox(key="export_store").options == ["All stores", "S1 - Main Street"]
 
 
 def test_history_and_export_buttons_for_the_owner(shop: Database) -> None:

@@ -79,12 +79,12 @@ def test_inventory_page__owner_sees_the_store_grid_with_status_and_banner(open_p
     frame = at.data_editor[0].value
     assert list(frame["status"]) == ["🟢 OK", "🟠 Low", "🟢 OK"]
     assert "product_version" not in frame.columns
-    assert at.selectbox(key="inventory_store").options == ["S1", "S2"]
+    assert at.selectbox(key="inventory_store").options == ["S1 - Main Street", "S2 - Market Road"]
 
 
 def test_inventory_page__staff_price_column_is_locked_and_only_own_stores(open_page, staff):
     at = open_page(staff)
-    assert at.selectbox(key="inventory_store").options == ["S1"]
+    assert at.selectbox(key="inventory_store").options == ["S1 - Main Street"]
     columns = json.loads(at.data_editor[0].proto.columns)
     assert columns["unit_price"]["label"] == "🔒 Unit price"
     assert columns["unit_price"]["disabled"] is True

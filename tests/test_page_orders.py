@@ -131,7 +131,7 @@ def test_orders_page__staff_sees_only_own_store(open_page, staff, owner, shop):
     stock_in(shop, owner, "S2", "MILK-1L", 5)
     create_order(shop, owner, "S2", [("MILK-1L", 1)])
     at = open_page(staff)
-    assert at.selectbox(key="orders_store").options == ["S1"]
+    assert at.selectbox(key="orders_store").options == ["S1 - Main Street"]
     assert "No orders with this status." in _texts(at.caption)
 
 

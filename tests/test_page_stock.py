@@ -186,7 +186,7 @@ def test_transfer__more_than_on_hand_is_refused(open_page, owner, shop):
 def test_transfer__staff_with_one_store_has_no_transfer_form(open_page, staff):
     at = open_page(staff)
     assert "A transfer needs a second store you are assigned to." in _texts(at.info)
-    assert at.selectbox(key="stock_store").options == ["S1"]
+    assert at.selectbox(key="stock_store").options == ["S1 - Main Street"]  # code and name
 
 
 def test_transfer__staff_assigned_to_both_stores_may_transfer(open_page, shop):
