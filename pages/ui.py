@@ -151,6 +151,19 @@ def movement_columns() -> dict[str, Any]:
     }
 
 
+# One colour language for every chart: stock coming in is green, going out is red/orange, corrections grey-blue.
+KIND_COLOURS = {
+    "stock_in": "#2e7d32",
+    "transfer_in": "#66bb6a",
+    "sale": "#e65100",
+    "removal": "#c62828",
+    "transfer_out": "#ff8a65",
+    "count": "#546e7a",
+    "in": "#2e7d32",
+    "out": "#e65100",
+}
+
+
 def show_figure(fig: Any, *, title: str, x_title: str, y_title: str, height: int = 320, **layout: Any) -> None:
     """A plotly figure at the page's width, with the app's chart margins (its texts already through ``chart_text``)."""
     margin = {"l": 10, "r": 10, "t": 40, "b": 10}
