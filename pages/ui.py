@@ -158,7 +158,9 @@ KIND_COLOURS = {
     "sale": "#e65100",
     "removal": "#c62828",
     "transfer_out": "#ff8a65",
-    "count": "#546e7a",
+    "order_cancel": "#a5d6a7",
+    "order": "#f57c00",
+    "adjustment": "#546e7a",
     "in": "#2e7d32",
     "out": "#e65100",
 }
