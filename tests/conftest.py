@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 from core import open_db
 from core.base.permissions import SYSTEM, Actor
 from core.db import Database
+from core.domain import signin
 from core.domain.catalog import add_store, create_product
 from core.domain.signin import actor_for
 from core.domain.users import add_user
@@ -28,6 +29,7 @@ PASSWORD = "correct horse 42"
 os.environ.setdefault("INVENTORY_LOG_LEVEL", "ERROR")
 os.environ.setdefault("INVENTORY_STRICT_POOL", "1")  # a nested pooled connection (a latent pool deadlock) raises
 REAL_GENSALT = bcrypt.gensalt
+FAST_DUMMY_HASH = bcrypt.hashpw(b"no such account", REAL_GENSALT(4)).decode()
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -56,7 +58,12 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     """bcrypt at cost 4 instead of 12 while testing (the same algorithm; ~0.5 s -> 2 ms a hash).
     test_users checks the real default cost with ``REAL_GENSALT``."""
-    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": REAL_GENSALT(4, prefix))
+    monkeypatch.setattr(bcrypt, "gensalt", _gensalt_4)
+    monkeypatch.setattr(signin, "_DUMMY_HASH", FAST_DUMMY_HASH)  # an unknown account's check costs the same 2 ms
+
+
+def _gensalt_4(rounds: int = 4, prefix: bytes = b"2b") -> bytes:
+    return REAL_GENSALT(4, prefix)
 
 
 def _clear_streamlit_caches() -> None:
@@ -153,17 +160,61 @@ def duckdb_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _seeded(target: str, seed: Callable[[Database], Any]) -> None:
+    """Seed the template database at ``target`` with ``seed`` (bcrypt at the tests' cost: session fixtures run
+    before the per-test ``_fast_bcrypt``)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bcrypt, "gensalt", _gensalt_4)
+        patch.setattr(signin, "_DUMMY_HASH", FAST_DUMMY_HASH)
+        database = open_db(target)
+        try:
+            seed(database)
+        finally:
+            database.close()
+
+
+@pytest.fixture(scope="session")
+def seeded_templates() -> dict[tuple[str, str], str]:
+    """Seeded template databases made in this run (this worker), (engine, seed function) -> DuckDB file or
+    PostgreSQL database name. See ``db_target``."""
+    return {}
+
+
+def _shop_template(request: pytest.FixtureRequest, engine: str) -> str | None:
+    """For a test that asks for ``shop`` (itself or through ``owner``, ``staff``, ...): a template already seeded
+    with its module's ``SHOP_SEED`` (default ``seed_shop``), made on first use. Copying it gives the same rows, ids
+    and sequences as seeding the test's own database, at a copy's cost. ``None`` for other tests."""
+    if "shop" not in request.fixturenames:
+        return None
+    seed = getattr(request.module, "SHOP_SEED", seed_shop)
+    made: dict[tuple[str, str], str] = request.getfixturevalue("seeded_templates")
+    key = (engine, f"{seed.__module__}.{seed.__qualname__}")
+    if key not in made:
+        name = f"seeded_{len(made)}"
+        if engine == "duckdb":
+            target = str(request.getfixturevalue("duckdb_template").with_name(f"{name}.duckdb"))
+            shutil.copyfile(request.getfixturevalue("duckdb_template"), target)
+            _seeded(target, seed)
+            made[key] = target
+        else:
+            _seeded(request.getfixturevalue("pg_server").new_database(TEMPLATE, name=name), seed)
+            made[key] = name
+    return made[key]
+
+
 @pytest.fixture
 def db_target(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """What ``INVENTORY_DB`` would say for this test's fresh database: a DuckDB file, or a PostgreSQL URL; either
-    is a copy of a migrated template."""
+    is a copy of a migrated template (already seeded with ``seed_shop`` when the test uses ``shop``)."""
+    seeded = _shop_template(request, engine)
+    request.node.seeded_from_template = bool(seeded)
     if engine == "duckdb":
         path = tmp_path / "inventory.duckdb"
-        shutil.copyfile(request.getfixturevalue("duckdb_template"), path)
+        shutil.copyfile(seeded or request.getfixturevalue("duckdb_template"), path)
         yield str(path)
         return
     server: PgServer = request.getfixturevalue("pg_server")
-    url = server.new_database(TEMPLATE)
+    url = server.new_database(seeded or TEMPLATE)
     try:
         yield url
     finally:
@@ -210,9 +261,13 @@ def seed_shop(db: Database, *, users: bool = True) -> Database:
 
 
 @pytest.fixture
-def shop(db: Database) -> Database:
-    """``seed_shop`` on a fresh database."""
-    return seed_shop(db)
+def shop(db: Database, request: pytest.FixtureRequest) -> Database:
+    """A fresh database seeded with the module's ``SHOP_SEED`` (default ``seed_shop``): ``db`` itself, a copy of a
+    seeded template (see ``db_target``), or seeded here when ``shop`` was asked for only while the test ran
+    (``request.getfixturevalue``). A module's own ``shop`` fixture may build on it (``def shop(shop)``)."""
+    if not getattr(request.node, "seeded_from_template", False):
+        getattr(request.module, "SHOP_SEED", seed_shop)(db)
+    return db
 
 
 @pytest.fixture

@@ -71,10 +71,10 @@ class PgServer:
         with psycopg.connect(self.url_for(database), autocommit=True) as conn:
             conn.execute(statement)
 
-    def new_database(self, template: str | None = None) -> str:
-        """A fresh database (a copy of ``template`` if given); returns its URL."""
+    def new_database(self, template: str | None = None, *, name: str | None = None) -> str:
+        """A fresh database (a copy of ``template`` if given; named ``name`` or a unique name); returns its URL."""
         self._count += 1
-        name = f"t{os.getpid()}_{self._count}"
+        name = name or f"t{os.getpid()}_{self._count}"
         self.sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""))
         return self.url_for(name)
 

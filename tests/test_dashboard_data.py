@@ -40,10 +40,12 @@ SALES = [("S1", "RICE-5KG", 2, 1), ("S1", "RICE-5KG", 4, 5), ("S1", "MILK-1L", 1
 # (conftest's ``shared_shop``); a test that writes builds its own with ``add_history(shop)``.
 
 
-@pytest.fixture
-def shop(db: Database) -> Database:
+def seed_without_users(db: Database) -> None:
     """Stores S1 and S2, three products, stock in S1 (as conftest's ``shop``), and no user accounts."""
-    return seed_shop(db, users=False)
+    seed_shop(db, users=False)
+
+
+SHOP_SEED = seed_without_users
 
 
 @pytest.fixture

@@ -69,6 +69,18 @@ def test_an_unreachable_server__is_a_sentence_without_the_password(pg_server):
     assert "s3cret-pw" not in message and "***" in message
 
 
+def test_a_missing_database__is_said_at_once_without_waiting_for_the_pool(pg_server, monkeypatch):
+    """The server answers "does not exist": the pool's wait for a connection (15 s) is not even started."""
+    import psycopg_pool
+
+    def waited(*args, **kwargs):
+        raise AssertionError("the pool was waited for")
+
+    monkeypatch.setattr(psycopg_pool.ConnectionPool, "open", waited)
+    with pytest.raises(StoreBusy, match='database "no_such_database" does not exist'):
+        open_db(pg_server.url_for("no_such_database"))
+
+
 def test_safe_label__hides_only_the_password():
     assert safe_label("postgresql://shop:pw@db.local:5432/inv") == "postgresql://shop:***@db.local:5432/inv"
     assert safe_label("postgresql://shop@db.local/inv") == "postgresql://shop@db.local/inv"
@@ -197,6 +209,7 @@ def test_a_constraint__is_a_validation_error_naming_the_rule(pg):
         tx.execute("UPDATE stock SET quantity = -1 WHERE product_id = 1")
 
 
+@pytest.mark.slow  # several `python -m core` processes
 def test_cli__runs_on_a_postgresql_url(pg_url):
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

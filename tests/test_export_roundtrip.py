@@ -57,6 +57,7 @@ def one_store(db: Database) -> Database:
     return db
 
 
+@pytest.mark.slow  # a property test: 25 generated catalogs through a whole export and import each
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=texts, category=texts, vendor=texts, sku=texts)
 def test_any_texts_export_and_reimport_unchanged(one_store: Database, name: str, category: str, vendor: str, sku: str):

@@ -19,11 +19,7 @@ from core.sheets.report import MAX_REPORTED_ENV, MAX_REPORTED_PROBLEMS
 from tests.test_import_reading import seed
 from tests.test_import_writing import imp, snapshot, staff_actor
 
-
-@pytest.fixture
-def shop(db: Database) -> Database:
-    seed(db)
-    return db
+SHOP_SEED = seed  # ``shop``: stores S1 and S2, three products with stock in S1, no user accounts
 
 
 DUPLICATES = 20_000

@@ -23,10 +23,7 @@ from tests.test_import_reading import qty, seed
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def shop(db: Database) -> Database:
-    seed(db)
-    return db
+SHOP_SEED = seed  # ``shop``: stores S1 and S2, three products with stock in S1, no user accounts
 
 
 def products(db: Database) -> int:

@@ -18,11 +18,7 @@ from core.sheets.importer import import_file
 from tests.test_import_reading import seed
 from tests.test_import_writing import imp, staff_actor
 
-
-@pytest.fixture
-def shop(db: Database) -> Database:
-    seed(db)
-    return db
+SHOP_SEED = seed  # ``shop``: stores S1 and S2, three products with stock in S1, no user accounts
 
 
 def xlsx(rows: list[list[object]]) -> bytes:

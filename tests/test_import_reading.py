@@ -18,13 +18,6 @@ from tests.conftest import SAMPLES
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@pytest.fixture
-def shop(db: Database) -> Database:
-    """Stores S1 and S2 and three products with stock in S1 (no user accounts: faster than conftest's shop)."""
-    seed(db)
-    return db
-
-
 def seed(db: Database) -> None:
     from core.domain.stock import stock_in
 
@@ -35,6 +28,9 @@ def seed(db: Database) -> None:
     create_product(db, SYSTEM, "SOAP-100", "Neem Soap 100 g", "Personal care", "35.50", 10)
     for sku, n in (("RICE-5KG", 30), ("MILK-1L", 100), ("SOAP-100", 8)):
         stock_in(db, SYSTEM, "S1", sku, n)
+
+
+SHOP_SEED = seed  # ``shop``: stores S1 and S2, three products with stock in S1, no user accounts
 
 
 def imp(db: Database, name: str, **kwargs):

@@ -17,10 +17,7 @@ from tests.test_import_reading import seed
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@pytest.fixture
-def shop(db: Database) -> Database:
-    seed(db)
-    return db
+SHOP_SEED = seed  # ``shop``: stores S1 and S2, three products with stock in S1, no user accounts
 
 
 def imp(db: Database, source: str | bytes, **kwargs):

@@ -15,11 +15,7 @@ from core.domain.stock import get_stock
 from core.sheets.importer import history, import_file
 from tests.test_import_reading import seed
 
-
-@pytest.fixture
-def shop(db: Database) -> Database:
-    seed(db)
-    return db
+SHOP_SEED = seed  # ``shop``: stores S1 and S2, three products with stock in S1, no user accounts
 
 
 def imp(db: Database, data: bytes, actor: Actor = SYSTEM, **kwargs):

@@ -194,4 +194,4 @@ LedgerMachine.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-test_ledger_state_machine = LedgerMachine.TestCase
+test_ledger_state_machine = pytest.mark.slow(LedgerMachine.TestCase)  # 15 generated runs of 20 steps each

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from core.base.errors import PermissionDenied
 from core.domain.catalog import update_product
 from tests.conftest import metrics, run_page
-from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
+from tests.test_dashboard_data import SHOP_SEED, owner, staff  # the shop without accounts; plain actors
 
 pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
 

@@ -17,7 +17,7 @@ from core.domain.catalog import add_store
 from core.domain.stock import record_sale, stock_in
 from core.domain.users import add_user
 from tests.conftest import metrics, run_page
-from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
+from tests.test_dashboard_data import SHOP_SEED, owner, staff  # the shop without accounts; plain actors
 
 pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
 

@@ -16,6 +16,8 @@ from core.domain.catalog import get_product
 from core.domain.stock import get_stock
 from tests.test_import_reading import seed
 
+SHOP_SEED = seed
+
 pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,9 +26,10 @@ OWNER = Actor(email="owner@shop.test", role="owner", name="Olivia Owner")
 
 
 @pytest.fixture
-def shop(db: Database, db_target: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    """The page opens the test database (env INVENTORY_DB); Streamlit's caches start and end empty."""
-    seed(db)
+def shop(shop: Database, db_target: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """The seeded shop (``SHOP_SEED``), which the page opens (env INVENTORY_DB); Streamlit's caches start and end
+    empty."""
+    db = shop
     monkeypatch.setenv("INVENTORY_DB", db_target)
     st.cache_resource.clear()
     st.cache_data.clear()

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from core.base.permissions import SYSTEM
 from core.domain.stock import record_sale
 from tests.conftest import metrics, run_page
-from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
+from tests.test_dashboard_data import SHOP_SEED, owner, staff  # the shop without accounts; plain actors
 
 pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
 

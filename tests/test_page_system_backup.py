@@ -13,7 +13,7 @@ import pytest
 from pages import ui
 from tests.conftest import run_page
 from tests.test_backup import _read_only_folder
-from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
+from tests.test_dashboard_data import SHOP_SEED, owner, staff  # the shop without accounts; plain actors
 
 pytestmark = pytest.mark.slow  # AppTest runs of a page: about 1-3 s of CPU each
 

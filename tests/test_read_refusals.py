@@ -22,7 +22,7 @@ from core.domain.orders import create_order
 from core.domain.stock import stock_in
 from core.reads import audit_log, dashboard, kpis, reports, system
 from core.sheets import exporter, importer
-from tests.test_dashboard_data import owner, shop, staff  # noqa: F401  quick fixtures: no bcrypt
+from tests.test_dashboard_data import SHOP_SEED, owner, staff  # noqa: F401  the shop without accounts; plain actors
 
 NOBODY = Actor(email="nobody@shop.test", role="visitor")  # a role the permission table does not know
 

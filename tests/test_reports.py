@@ -26,7 +26,7 @@ from core.reads.reports import movement_report, product_across_stores
 from core.reads.system import backup_now, default_backup_dir, health_check, system_status
 from core.sheets.exporter import COLUMNS, export_movements
 from tests.conftest import ROOT
-from tests.test_dashboard_data import owner, shop, staff  # quick fixtures: no bcrypt
+from tests.test_dashboard_data import SHOP_SEED, owner, staff  # the shop without accounts; plain actors
 
 TODAY = date.today()
 EVIL = '=HYPERLINK("http://x")'

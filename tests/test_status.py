@@ -9,7 +9,7 @@ from core.domain.stock import record_sale, stock_in
 from core.reads.dashboard import dashboard
 from core.reads.kpis import compute_kpis
 from core.reads.reports import product_across_stores
-from tests.test_dashboard_data import owner, shop, staff  # noqa: F401  quick fixtures: no bcrypt
+from tests.test_dashboard_data import SHOP_SEED, owner, staff  # noqa: F401  the shop without accounts; plain actors
 
 
 def test_status__every_read_agrees_on_low_and_out(shop, owner):  # noqa: F811

@@ -41,6 +41,7 @@ def test_shared_shop__is_seeded_by_the_modules_hook(shared_shop):
     assert held == 7
 
 
+@pytest.mark.slow  # a pytest run in a subprocess
 def test_suite__runs_without_xdist():
     """``-p no:xdist`` (one process) accepts the ini's ``--numprocesses``/``--dist``."""
     one_test = "tests/test_architecture.py::test_the_layout_exists"

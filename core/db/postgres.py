@@ -235,6 +235,7 @@ class PostgresDatabase(Database):
             name="inventory",
         )
         try:
+            _refused_for_good(self.target)
             self._pool.open(wait=True, timeout=15)
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             self._pool.close()
@@ -335,6 +336,23 @@ def _pool_size() -> int:
     except ValueError:
         message = f"INVENTORY_DB_POOL must be a whole number, not {raw!r}."
         raise ValidationError.single("INVENTORY_DB_POOL", message) from None
+
+
+# The server answered, but may let us in a moment later (starting up, shutting down, too many connections).
+_COME_BACK_LATER = ("starting up", "shutting down", "too many clients", "recovery mode", "not yet accepting")
+
+
+def _refused_for_good(target: str) -> None:
+    """Raise at once when the server answers that this connection can never work (``FATAL: database "x" does not
+    exist``, a wrong password, no such role): waiting for the pool would only delay that sentence by the pool's
+    whole timeout. A server that does not answer yet, or says to come back later, is waited for by the pool.
+    (libpq gives no SQLSTATE for a refused connection, so its words decide; unknown words mean waiting.)"""
+    try:
+        psycopg.connect(target, connect_timeout=10).close()
+    except psycopg.OperationalError as exc:
+        text = str(exc)
+        if "FATAL:" in text and not any(words in text for words in _COME_BACK_LATER):
+            raise
 
 
 def _connect_failure(target: str) -> str:
