@@ -18,6 +18,7 @@ from core.domain import signin
 from core.domain.catalog import add_store, create_product
 from core.domain.signin import actor_for
 from core.domain.users import add_user
+from tests.pg_recycle import Recycler
 from tests.pg_server import PgServer
 from tests.pg_server import start as pg_start
 
@@ -213,12 +214,19 @@ def db_target(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
         shutil.copyfile(seeded or request.getfixturevalue("duckdb_template"), path)
         yield str(path)
         return
-    server: PgServer = request.getfixturevalue("pg_server")
-    url = server.new_database(seeded or TEMPLATE)
+    databases: Recycler = request.getfixturevalue("pg_databases")
+    url = databases.take(seeded or TEMPLATE)
     try:
         yield url
     finally:
-        server.drop_database(url)
+        databases.give_back(url)
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_server: PgServer) -> Recycler:
+    """This run's (worker's) PostgreSQL test databases: a test's database is one an earlier test handed back, reset
+    to the template's rows (much cheaper than a fresh copy), or a fresh copy (see ``tests/pg_recycle.py``)."""
+    return Recycler(pg_server)
 
 
 @pytest.fixture

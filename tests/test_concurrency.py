@@ -21,6 +21,8 @@ from core.domain.check import check
 from core.domain.orders import cancel_order, create_order
 from core.domain.stock import get_stock, record_sale, set_count, stock_in
 
+pytestmark = pytest.mark.slow  # concurrency: threads racing on one database
+
 SKU, STORE = "HOT-1", "S1"
 
 
@@ -91,7 +93,6 @@ def hammer(db: Database, *, threads: int = 8, edits: int = 100, sales: int = 40,
     return tally
 
 
-@pytest.mark.slow
 def test_eight_threads__no_lost_update_no_negative_stock_no_oversell(db):
     initial = 400  # less than the ~640 units the threads try to sell: some sales must be refused
     seed(db, initial)

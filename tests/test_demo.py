@@ -66,6 +66,7 @@ def test_generate__passes_check_with_the_sizes_asked_for(db: Database) -> None:
         assert tx.all("SELECT action, outcome, actor FROM audit") == [("system.demo", "ok", "cli")]
 
 
+@pytest.mark.slow  # large data: a demo shop of weeks of history
 def test_generate__same_seed_gives_identical_data_and_another_seed_differs(tmp_path: Path) -> None:
     snapshots = []
     for name, seed in (("a", 11), ("b", 11), ("c", 12)):
@@ -81,6 +82,7 @@ def test_generate__same_seed_gives_identical_data_and_another_seed_differs(tmp_p
     assert first["movements"] != other["movements"]
 
 
+@pytest.mark.slow  # large data: a demo shop of weeks of history
 def test_generate__ledger_is_ordered_in_time_with_sensible_kinds(db: Database) -> None:
     generate(db, stores=3, products=100, days=30, seed=3, now=NOW)
 
@@ -118,6 +120,7 @@ def test_generate__ledger_is_ordered_in_time_with_sensible_kinds(db: Database) -
     assert span[0] >= datetime(2025, 2, 13, tzinfo=UTC) and span[1] <= NOW
 
 
+@pytest.mark.slow  # large data: a demo shop of weeks of history
 def test_generate__weekends_sell_more_than_weekdays(db: Database) -> None:
     generate(db, stores=3, products=100, days=56, seed=5, now=NOW)
 
@@ -130,6 +133,7 @@ def test_generate__weekends_sell_more_than_weekdays(db: Database) -> None:
     assert float(weekend) > 1.2 * float(weekday)
 
 
+@pytest.mark.slow  # large data: a demo shop of weeks of history
 def test_generate__some_pairs_end_low_and_some_out_of_stock(db: Database) -> None:
     generate(db, stores=4, products=250, days=60, seed=9, now=NOW)
 
@@ -144,6 +148,7 @@ def test_generate__some_pairs_end_low_and_some_out_of_stock(db: Database) -> Non
     assert healthy > out + low
 
 
+@pytest.mark.slow  # large data: a demo shop of weeks of history
 def test_generate__names_prices_and_codes_are_realistic(db: Database) -> None:
     generate(db, stores=12, products=3300, days=1, seed=42, now=NOW)  # ids past 2**15
 

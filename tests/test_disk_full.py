@@ -30,6 +30,8 @@ from core.sheets.exporter import export_file
 from core.tools.cli import main
 from tests.conftest import seed_shop
 
+pytestmark = pytest.mark.slow  # crash-like: databases and exports on a full disk
+
 DISK_FULL = "The disk is full"
 
 

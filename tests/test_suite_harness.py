@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from core import open_db
 from core.base.errors import PermissionDenied
 from core.base.permissions import SYSTEM
 from core.domain.catalog import update_product
@@ -66,3 +67,56 @@ def test_auto_workers__one_a_core_at_most_eight_and_the_env_wins(monkeypatch):
     assert conftest.pytest_xdist_auto_num_workers(None) == conftest.MAX_AUTO_WORKERS == 8
     monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
     assert conftest.pytest_xdist_auto_num_workers(None) == 3
+
+
+def _state(url):
+    """Every table's rows and every sequence's position in ``url``'s database."""
+    import psycopg
+
+    from tests.pg_recycle import SEQUENCES, TABLES
+
+    with psycopg.connect(url) as conn:
+        tables = [t for (t,) in conn.execute(TABLES).fetchall()]
+        rows = {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
+        return rows, sorted(conn.execute(SEQUENCES).fetchall())
+
+
+def test_recycled_postgresql_database__holds_exactly_the_templates_rows_and_sequences(pg_server, seeded_templates):
+    from tests.conftest import TEMPLATE
+    from tests.pg_recycle import Recycler
+
+    databases = Recycler(pg_server)
+    template = pg_server.new_database(TEMPLATE)
+    seed_shop(open_db(template)).close()
+    name = template.rsplit("/", 1)[1]
+    first = databases.take(name)
+    db = open_db(first)
+    stock_in(db, SYSTEM, "S2", "MILK-1L", 7)  # rows in movements, stock and audit; sequences move on
+    update_product(db, SYSTEM, "MILK-1L", None, name="Milk")
+    db.close()
+    databases.give_back(first)
+    again = databases.take(name)
+    assert again == first and databases.reused == 1
+    assert _state(again) == _state(template)
+
+
+def test_recycled_postgresql_database__with_a_changed_schema_is_dropped_not_reused(pg_server):
+    import psycopg
+
+    from tests.conftest import TEMPLATE
+    from tests.pg_recycle import Recycler
+
+    databases = Recycler(pg_server)
+    for change in (
+        "DROP TABLE imports CASCADE",
+        "ALTER TABLE movements ADD COLUMN note TEXT",
+        "REVOKE ALL ON stock FROM PUBLIC; GRANT SELECT ON stock TO PUBLIC",
+    ):
+        url = databases.take(TEMPLATE)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(change)
+        databases.give_back(url)
+        fresh = databases.take(TEMPLATE)
+        assert fresh != url and databases.reused == 0, change
+        databases.give_back(fresh)
+        databases.free.clear()
