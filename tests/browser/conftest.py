@@ -88,6 +88,7 @@ __all__ = [
     "PASSWORD",
     "STAFF_EMAIL",
     "AppServer",
+    "act_and_wait_run",
     "open_page",
     "seed_shop",
     "sign_in",
@@ -325,6 +326,28 @@ def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 def wait_idle(page: Any, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
     """Wait until Streamlit has finished running the script for this page."""
     page.wait_for_selector(IDLE, timeout=timeout_ms)
+
+
+RUN_COUNTER = """() => {
+    if (window.__scriptStateChanges === undefined) {
+        window.__scriptStateChanges = 0;
+        const app = document.querySelector('[data-testid="stApp"]');
+        new MutationObserver((changes) => { window.__scriptStateChanges += changes.length; })
+            .observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+    }
+    return window.__scriptStateChanges;
+}"""
+
+
+def act_and_wait_run(page: Any, action: Callable[[], Any], timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+    """Do ``action`` (a click, a key press) and wait until the script run it causes has started and ended. Reading
+    the page right after a click races the run: until it starts the page still shows the previous run's answer
+    (``wait_idle`` alone returns at once). A MutationObserver counts every change of the script state, so even a
+    run that starts and ends between two polls is seen."""
+    before = page.evaluate(RUN_COUNTER)
+    action()
+    page.wait_for_function("n => window.__scriptStateChanges > n", arg=before, timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
 
 
 def open_page(page: Any, server: AppServer, path: str = "/") -> None:

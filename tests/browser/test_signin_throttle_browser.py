@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     PASSWORD,
     STAFF_EMAIL,
     AppServer,
+    act_and_wait_run,
     login_cookie,
     open_page,
     sign_in,
@@ -36,7 +37,7 @@ def submit(page: Any, email: str, password: str) -> str:
     wait_idle(page)
     page.get_by_role("textbox", name="Email").fill(email)
     page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    act_and_wait_run(page, page.get_by_role("button", name="Sign in").click)  # not the previous try's answer
     refused = page.locator('[data-testid="stAlertContentError"]')
     refused.or_(page.get_by_role("button", name="Sign out")).first.wait_for()
     wait_idle(page)
