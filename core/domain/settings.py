@@ -13,6 +13,7 @@ from core.base.errors import ValidationError
 from core.base.money import DEFAULT_CURRENCY, is_known_currency
 from core.base.permissions import Actor
 from core.db import Database, Tx
+from core.db.schema import set_setting
 from core.domain.ops import Change, run
 
 CURRENCY_KEY = "currency"
@@ -65,14 +66,10 @@ def set_shop_settings(
         if code is not None and not is_known_currency(code):
             raise ValidationError.single("currency", f"{currency!r} is not a currency code (for example INR or USD).")
         before = _load(tx)
-        changes = {CURRENCY_KEY: code, STAFF_VALUES_KEY: None if staff_sees_values is None else str(staff_sees_values)}
-        for key, value in changes.items():
-            if value is not None:
-                tx.execute(
-                    "INSERT INTO settings (key, value) VALUES ($1, $2)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [key, value.lower() if key == STAFF_VALUES_KEY else value],
-                )
+        if code is not None:
+            set_setting(tx, CURRENCY_KEY, code)
+        if staff_sees_values is not None:
+            set_setting(tx, STAFF_VALUES_KEY, "true" if staff_sees_values else "false")
         after = _load(tx)
         return Change(after, entity_id="shop", before=asdict(before), after=asdict(after))
 
