@@ -14,6 +14,8 @@ from core.base.money import currency_symbol, format_money, format_money_compact,
         (13045900, "₹1,30,45,900.00", "₹1.3 Cr"),
         (-1304590, "-₹13,04,590.00", "-₹13.0 L"),
         (None, "₹0.00", "₹0.00"),
+        (1234, "₹1,234.00", "₹1.2K"),
+        (120_000_000_000, "₹1,20,00,00,00,000.00", "₹12,000.0 Cr"),  # crores group on, no "K.0 Cr"
     ],
 )
 def test_rupees__lakh_grouping_and_a_compact_form(value, full, short):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel.numbers import format_compact_currency, format_currency, get_currency_symbol, is_currency
+from babel.numbers import format_compact_currency, format_currency, format_decimal, get_currency_symbol, is_currency
 
 DEFAULT_CURRENCY = "INR"
 DEFAULT_LOCALE = "en_IN"
@@ -34,21 +34,20 @@ def format_money(value: Any, currency: str = DEFAULT_CURRENCY, *, locale: str = 
 
 
 def format_money_compact(value: Any, currency: str = DEFAULT_CURRENCY, *, locale: str = DEFAULT_LOCALE) -> str:
-    """A short figure for a tile: ``₹13.0 L``, ``₹2.5 Cr``, ``$1.3M``; amounts under a thousand stay whole
-    (``₹950.50``)."""
+    """A short figure for a tile: ``₹13.0 L``, ``₹2.5 Cr``, ``₹1,20,000.0 Cr``, ``$1.3M``; amounts under a thousand
+    stay whole (``₹950.50``). Indian grouping counts lakhs (10^5) and crores (10^7); crores group on."""
     amount = _amount(value)
     if abs(amount) < 1000:
         return format_money(amount, currency, locale=locale)
-    text = format_compact_currency(amount, currency, locale=locale, fraction_digits=1)
-    if locale == DEFAULT_LOCALE and not any(ch in text for ch in ".,"):  # babel drops a ".0": keep one decimal
-        for suffix in ("Cr", "L", "T"):
-            if text.endswith(suffix):
-                text = text[: -len(suffix)] + ".0" + suffix
-                break
-    for suffix in ("Cr", "L"):
-        if text.endswith(suffix) and not text.endswith(" " + suffix):
-            text = text[: -len(suffix)] + " " + suffix
-    return text
+    if locale != DEFAULT_LOCALE:
+        return format_compact_currency(amount, currency, locale=locale, fraction_digits=1)
+    symbol = currency_symbol(currency, locale=locale)
+    sign = "-" if amount < 0 else ""
+    for scale, suffix in ((Decimal(10) ** 7, " Cr"), (Decimal(10) ** 5, " L"), (Decimal(10) ** 3, "K")):
+        if abs(amount) >= scale:
+            number = format_decimal(abs(amount) / scale, format="#,##,##0.0", locale=locale)
+            return f"{sign}{symbol}{number}{suffix}"
+    raise AssertionError("unreachable: amounts under a thousand returned above")
 
 
 def currency_symbol(currency: str = DEFAULT_CURRENCY, *, locale: str = DEFAULT_LOCALE) -> str:
